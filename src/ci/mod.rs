@@ -1,0 +1,84 @@
+//! The CI platform a job runs on: detection and the job's identity.
+
+use crate::cli::CiName;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    Github,
+    Gitlab,
+    Bitbucket,
+    Local,
+}
+
+impl Platform {
+    /// `--ci` if given, else what the environment says.
+    pub fn detect(choice: Option<CiName>) -> Self {
+        match choice {
+            Some(CiName::Github) => Platform::Github,
+            Some(CiName::Gitlab) => Platform::Gitlab,
+            Some(CiName::Bitbucket) => Platform::Bitbucket,
+            Some(CiName::None) => Platform::Local,
+            None if is_true("GITHUB_ACTIONS") => Platform::Github,
+            None if is_true("GITLAB_CI") => Platform::Gitlab,
+            None if var("BITBUCKET_BUILD_NUMBER").is_some() => Platform::Bitbucket,
+            None => Platform::Local,
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn is_true(name: &str) -> bool {
+    var(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The job's identity, for the state file's name: the same in every step and
+/// shell of one job (GitLab's `after_script`, Bitbucket's `after-script`).
+pub fn job_id() -> String {
+    let raw = if let Some(id) = var("CI_JOB_ID") {
+        id
+    } else if let Some(uuid) = var("BITBUCKET_STEP_UUID") {
+        uuid
+    } else if let (Some(run), Some(job)) = (var("GITHUB_RUN_ID"), var("GITHUB_JOB")) {
+        format!("{run}-{job}")
+    } else {
+        "local".to_string()
+    };
+    sanitize(&raw)
+}
+
+/// Keep a file name safe: letters, digits, `-`, `_`, `.`; nothing else.
+fn sanitize(raw: &str) -> String {
+    let clean: String = raw
+        .chars()
+        .filter_map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => Some(c),
+            '.' => Some('_'),
+            '{' | '}' => None,
+            _ => Some('_'),
+        })
+        .take(100)
+        .collect();
+    if clean.is_empty() {
+        "local".into()
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_are_safe_file_names() {
+        assert_eq!(
+            sanitize("{8c3e1a52-0f3c-4b0e-9f5e-4b2a0c7e9d11}"),
+            "8c3e1a52-0f3c-4b0e-9f5e-4b2a0c7e9d11"
+        );
+        assert_eq!(sanitize("123-build/../x"), "123-build____x");
+        assert_eq!(sanitize("{}"), "local");
+    }
+}

@@ -1,0 +1,250 @@
+//! The command line: every option's `///` comment is its help text.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Safe repo.magento.com credentials for CI jobs: set up, check, clean up.
+///
+/// Keys are read from the environment (MAGENTO_PUBLIC_KEY, MAGENTO_PRIVATE_KEY),
+/// never from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "magento-auth", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write credentials for Composer, then check them (unless --no-check)
+    Setup(SetupArgs),
+    /// Check reachability, credentials and entitlements; writes nothing
+    Check(CheckCommandArgs),
+    /// Undo what setup did, restoring every file as it was (idempotent)
+    Cleanup(CleanupArgs),
+    /// Set up, run a command, always clean up, exit with the command's status
+    Exec(ExecArgs),
+    /// Show which credentials Composer will use for the host, and conflicts
+    Doctor(DoctorArgs),
+}
+
+/// Where credentials go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// auth.json in Composer's home directory
+    Home,
+    /// auth.json next to composer.json in --working-dir
+    Project,
+    /// a COMPOSER_AUTH value, nothing on disk
+    Env,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Home => "home",
+            Mode::Project => "project",
+            Mode::Env => "env",
+        }
+    }
+}
+
+/// What to do when no keys are set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnMissing {
+    /// exit 3 (missing-keys)
+    Fail,
+    /// exit 0 with a notice (for example a pull request from a fork)
+    Skip,
+}
+
+/// The CI platform, normally detected from the environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CiName {
+    Github,
+    Gitlab,
+    Bitbucket,
+    None,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Keys (never passed as values on the command line)")]
+pub struct KeyArgs {
+    /// Read the public key (the username) from this environment variable
+    #[arg(long, value_name = "NAME", default_value = "MAGENTO_PUBLIC_KEY")]
+    pub public_key_env: String,
+
+    /// Read the private key (the password) from this environment variable
+    #[arg(long, value_name = "NAME", default_value = "MAGENTO_PRIVATE_KEY")]
+    pub private_key_env: String,
+
+    /// Read the private key from standard input (one line)
+    #[arg(long)]
+    pub private_key_stdin: bool,
+
+    /// When no keys are set: fail (exit 3) or skip (exit 0 with a notice)
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
+    pub on_missing: OnMissing,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Repository")]
+pub struct RepoArgs {
+    /// The Composer repository the keys are for
+    #[arg(long, value_name = "URL", default_value = "https://repo.magento.com")]
+    pub repo_url: String,
+
+    /// The project directory (holds composer.json)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub working_dir: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Check")]
+pub struct CheckArgs {
+    /// A package the keys must be able to see (repeatable); `auto` reads
+    /// composer.json and composer.lock, `none` checks no package
+    #[arg(long = "require-package", value_name = "NAME")]
+    pub require_packages: Vec<String>,
+
+    /// Seconds the whole check may take
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Retries after connection errors, 429 and 5xx
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+
+    /// An extra CA certificate file (PEM) to trust
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Platform")]
+pub struct PlatformArgs {
+    /// The CI platform (detected from the environment when not given)
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub ci: Option<CiName>,
+
+    /// Where setup records what it did, for cleanup
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Where credentials go
+    #[arg(long, value_enum, default_value = "home")]
+    pub mode: Mode,
+
+    /// Write without checking the keys against the repository
+    #[arg(long)]
+    pub no_check: bool,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckCommandArgs {
+    /// Print one JSON object with the outcome on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also check the download access token pair MAGENTO_MAGEID + MAGENTO_DOWNLOAD_TOKEN
+    #[arg(long)]
+    pub download_token: bool,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Where credentials go while the command runs
+    #[arg(long, value_enum, default_value = "env")]
+    pub mode: Mode,
+
+    /// Run without checking the keys against the repository first
+    #[arg(long)]
+    pub no_check: bool,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exec_takes_the_command_after_the_separator() {
+        let cli = Cli::try_parse_from([
+            "magento-auth",
+            "exec",
+            "--no-check",
+            "--",
+            "composer",
+            "install",
+            "--no-dev",
+        ])
+        .unwrap();
+        let Command::Exec(args) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(args.mode, Mode::Env);
+        assert_eq!(args.command, ["composer", "install", "--no-dev"]);
+    }
+
+    #[test]
+    fn no_option_takes_a_key_value() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(!help.contains("--public-key "));
+        assert!(!help.contains("--private-key "));
+    }
+}

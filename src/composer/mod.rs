@@ -1,0 +1,46 @@
+//! Composer's view of credentials: where its files are, their shape, its host keys.
+
+pub mod auth;
+pub mod home;
+pub mod repo_url;
+pub mod sources;
+
+use std::path::{Path, PathBuf};
+
+/// The project's composer.json, honouring the `COMPOSER` variable as Composer does.
+pub fn composer_json(working_dir: &Path) -> PathBuf {
+    let name = std::env::var_os("COMPOSER")
+        .filter(|n| !n.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("composer.json"));
+    working_dir.join(name)
+}
+
+/// The project's auth.json: beside composer.json.
+pub fn project_auth_json(working_dir: &Path) -> PathBuf {
+    crate::files::parent_of(&composer_json(working_dir)).join("auth.json")
+}
+
+/// Whether git ignores `path`: `None` when git is absent or `path` is not in a
+/// work tree, so no warning is owed.
+pub fn git_ignores(path: &Path) -> Option<bool> {
+    let git = which::which("git").ok()?;
+    let dir = crate::files::parent_of(path);
+    let name = path.file_name()?;
+    let status = std::process::Command::new(git)
+        .arg("check-ignore")
+        .arg("-q")
+        .arg("--")
+        .arg(name)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    match status.code() {
+        Some(0) => Some(true),
+        Some(1) => Some(false),
+        _ => None,
+    }
+}

@@ -1,0 +1,188 @@
+//! Every place Composer takes credentials from, in its order of precedence.
+//!
+//! `Factory::createConfig` loads `$COMPOSER_HOME/config.json`, then
+//! `$COMPOSER_HOME/auth.json`, then `COMPOSER_AUTH`; `createComposer` then
+//! merges the project's composer.json `config`, the project's auth.json, and
+//! `COMPOSER_AUTH` once more. A later source replaces an earlier one per host.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::auth::{AuthDoc, HTTP_BASIC, entry_fingerprint};
+use crate::files;
+use crate::secret;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    HomeConfig,
+    HomeAuth,
+    ProjectConfig,
+    ProjectAuth,
+    EnvAuth,
+}
+
+/// What one source holds for the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Holding {
+    Absent,
+    Unreadable(String),
+    NoEntry,
+    /// The entry, shown safely, and a fingerprint to compare sources by.
+    Entry {
+        username: String,
+        password: String,
+        fingerprint: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub origin: Origin,
+    pub label: String,
+    pub path: Option<PathBuf>,
+    pub holding: Holding,
+}
+
+/// The sources in the order Composer applies them; the last with an entry wins.
+pub fn collect(
+    home: Option<&Path>,
+    composer_json: &Path,
+    project_auth: &Path,
+    composer_auth: Option<&str>,
+    host: &str,
+) -> Vec<Source> {
+    let mut sources = Vec::with_capacity(5);
+    if let Some(home) = home {
+        let config = home.join("config.json");
+        sources.push(from_file(Origin::HomeConfig, &config, host, true));
+        let auth = home.join("auth.json");
+        sources.push(from_file(Origin::HomeAuth, &auth, host, false));
+    }
+    sources.push(from_file(Origin::ProjectConfig, composer_json, host, true));
+    sources.push(from_file(Origin::ProjectAuth, project_auth, host, false));
+    let env = match composer_auth {
+        Some(value) if !value.is_empty() => {
+            holding_of(value.as_bytes(), "COMPOSER_AUTH", host, false)
+        }
+        _ => Holding::Absent,
+    };
+    sources.push(Source {
+        origin: Origin::EnvAuth,
+        label: "COMPOSER_AUTH (applied last, so it wins over both files)".into(),
+        path: None,
+        holding: env,
+    });
+    sources
+}
+
+/// The source whose entry Composer uses, if any.
+pub fn winner(sources: &[Source]) -> Option<&Source> {
+    sources
+        .iter()
+        .rev()
+        .find(|s| matches!(s.holding, Holding::Entry { .. }))
+}
+
+fn from_file(origin: Origin, path: &Path, host: &str, in_config: bool) -> Source {
+    let label = if in_config {
+        format!("{} (\"config\" section)", path.display())
+    } else {
+        path.display().to_string()
+    };
+    let holding = match files::read_target(path) {
+        Ok(None) => Holding::Absent,
+        Ok(Some(found)) => holding_of(&found.bytes, &path.display().to_string(), host, in_config),
+        Err(err) => Holding::Unreadable(format!("{err:#}")),
+    };
+    Source {
+        origin,
+        label,
+        path: Some(path.to_path_buf()),
+        holding,
+    }
+}
+
+fn holding_of(bytes: &[u8], what: &str, host: &str, in_config: bool) -> Holding {
+    let doc = if in_config {
+        // composer.json and config.json keep credentials under "config".
+        let value: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(err) => return Holding::Unreadable(format!("{what} is not valid JSON ({err})")),
+        };
+        let Some(config) = value.get("config") else {
+            return Holding::NoEntry;
+        };
+        let mut inner = serde_json::Map::new();
+        if let Some(section) = config.get(HTTP_BASIC) {
+            inner.insert(HTTP_BASIC.into(), section.clone());
+        }
+        match AuthDoc::parse(&serde_json::to_vec(&inner).unwrap_or_default(), what) {
+            Ok(doc) => doc,
+            Err(failure) => return Holding::Unreadable(failure.message),
+        }
+    } else {
+        match AuthDoc::parse(bytes, what) {
+            Ok(doc) => doc,
+            Err(failure) => return Holding::Unreadable(failure.message),
+        }
+    };
+    match doc.http_basic(host) {
+        None => Holding::NoEntry,
+        Some(entry) => {
+            let field = |name: &str| entry.get(name).and_then(Value::as_str).unwrap_or("");
+            Holding::Entry {
+                username: secret::preview(field("username"), 4),
+                password: secret::preview(field("password"), 0),
+                fingerprint: entry_fingerprint(entry),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn the_last_source_with_an_entry_wins_and_secrets_stay_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let project = dir.path().join("project");
+        fs::create_dir_all(&home).unwrap();
+        fs::create_dir_all(&project).unwrap();
+        fs::write(
+            home.join("auth.json"),
+            r#"{"http-basic":{"h":{"username":"aaaabbbbccccddddaaaabbbbccccdddd","password":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"}}}"#,
+        )
+        .unwrap();
+        fs::write(
+            project.join("composer.json"),
+            r#"{"config":{"http-basic":{"other":{}}}}"#,
+        )
+        .unwrap();
+        fs::write(project.join("auth.json"), "not json").unwrap();
+        let sources = collect(
+            Some(&home),
+            &project.join("composer.json"),
+            &project.join("auth.json"),
+            Some(""),
+            "h",
+        );
+        let holdings: Vec<_> = sources.iter().map(|s| &s.holding).collect();
+        assert_eq!(holdings[0], &Holding::Absent);
+        assert!(
+            matches!(holdings[1], Holding::Entry { username, password, .. }
+            if username == "aaaa…(32 chars)" && password == "…(32 chars)")
+        );
+        assert_eq!(holdings[2], &Holding::NoEntry);
+        assert!(matches!(holdings[3], Holding::Unreadable(why) if why.contains("not valid JSON")));
+        assert_eq!(winner(&sources).unwrap().origin, Origin::HomeAuth);
+        let shown = format!("{sources:?}");
+        assert!(
+            !shown.contains("zzzz") && !shown.contains("aaaabbbb"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! Exec: set up, run a command with the credentials, always clean up.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+
+use crate::cleanup;
+use crate::cli::{ExecArgs, Mode};
+use crate::exit::Failure;
+use crate::files::DirLock;
+use crate::report::Reporter;
+use crate::setup::{self, Prepared};
+use crate::state::{self, Entry};
+
+/// The exit status of a command that cannot be found, as shells and `env` use.
+pub const NOT_FOUND: u8 = 127;
+
+/// `magento-auth exec -- CMD ARGS...`: returns the status to exit with.
+pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<u8> {
+    let program = &args.command[0];
+    // Resolve first, so nothing is written for a command that is not there.
+    let Ok(path) = which::which(program) else {
+        reporter.error(
+            &format!("command not found: {}", program.to_string_lossy()),
+            Some("check the name and PATH; exec runs the command directly, not through a shell"),
+        );
+        return Ok(NOT_FOUND);
+    };
+    let signals = Forwarder::start()?;
+    let Some(prepared) = setup::prepare(
+        &args.keys,
+        &args.repo,
+        &args.check,
+        &args.platform,
+        args.no_check,
+        reporter,
+    )?
+    else {
+        // Keys withheld and --on-missing skip: run the command without them.
+        let mut command = Command::new(&path);
+        command.args(&args.command[1..]);
+        return signals.run(command);
+    };
+    let host = prepared.repo.auth_host();
+    let mut command = Command::new(&path);
+    command.args(&args.command[1..]);
+    // The child gets the credentials through Composer's channel alone.
+    command.env_remove(&args.keys.public_key_env);
+    command.env_remove(&args.keys.private_key_env);
+    crate::restore_backtrace_env(&mut command);
+
+    if args.mode == Mode::Env {
+        let value = setup::composer_auth_value(&host, &prepared.keys)?;
+        reporter.mask(&value);
+        command.env("COMPOSER_AUTH", value);
+        return signals.run(command);
+    }
+    let target = setup::target_path(args.mode, &args.repo.working_dir)?;
+    let entry = setup::write_file(
+        &target,
+        &host,
+        &prepared.keys,
+        &prepared.state_path,
+        reporter,
+    )?;
+    if args.mode == Mode::Project {
+        setup::warn_about_project_file(&entry.target, &args.repo.working_dir, reporter);
+    }
+    let outcome = signals.run(command);
+    let cleaned = clean_up(&prepared, &entry, reporter);
+    match (outcome, cleaned) {
+        (Ok(status), Ok(())) => Ok(status),
+        (Ok(status), Err(err)) => {
+            let failure = err.downcast_ref::<Failure>();
+            reporter.error(
+                &format!("cleanup after the command failed: {err:#}"),
+                failure.and_then(|f| f.hint.as_deref()),
+            );
+            Ok(if status == 0 { 1 } else { status })
+        }
+        (Err(err), _) => Err(err),
+    }
+}
+
+fn clean_up(prepared: &Prepared, entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {
+    let state_dir = state::prepare_dir(&prepared.state_path)?;
+    let _lock = DirLock::acquire(&state_dir)?;
+    let mut state = state::load(&prepared.state_path)?;
+    cleanup::undo_where(
+        &mut state,
+        &prepared.state_path,
+        |e| e.id == entry.id,
+        reporter,
+    )?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct Shared {
+    child: Option<u32>,
+    /// The first signal that arrived, so none is lost before the child starts.
+    received: Option<i32>,
+}
+
+/// Receives SIGINT, SIGTERM, SIGHUP and SIGQUIT for the whole run and passes
+/// them on to the child.
+struct Forwarder {
+    shared: Arc<Mutex<Shared>>,
+    #[cfg(unix)]
+    handle: signal_hook::iterator::backend::Handle,
+}
+
+#[cfg(unix)]
+impl Forwarder {
+    fn start() -> Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        use signal_hook::iterator::SignalsInfo;
+        use signal_hook::iterator::exfiltrator::origin::WithOrigin;
+        use signal_hook::low_level::siginfo::Cause;
+
+        let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])?;
+        let handle = signals.handle();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let forward = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            for origin in signals.forever() {
+                let mut shared = forward.lock().unwrap_or_else(|e| e.into_inner());
+                shared.received.get_or_insert(origin.signal);
+                // A signal from the terminal (Ctrl-C) reached the child's
+                // process group already; sending it again would double it.
+                let from_terminal = matches!(origin.cause, Cause::Kernel);
+                if let (Some(pid), false) = (shared.child, from_terminal) {
+                    // SAFETY: kill only sends a signal; a stale pid fails harmlessly.
+                    unsafe { libc::kill(pid as libc::pid_t, origin.signal) };
+                }
+            }
+        });
+        Ok(Forwarder { shared, handle })
+    }
+
+    /// Start `command` unless a signal came first; wait; the status to exit with.
+    fn run(self, mut command: Command) -> Result<u8> {
+        use std::os::unix::process::ExitStatusExt;
+        let mut child = {
+            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(signal) = shared.received {
+                return Ok(128 + signal as u8);
+            }
+            let child = command.spawn().map_err(|err| {
+                anyhow::anyhow!(
+                    "starting {:?}: {}",
+                    command.get_program(),
+                    crate::files::plain_io(&err)
+                )
+            })?;
+            shared.child = Some(child.id());
+            child
+        };
+        let status = child.wait()?;
+        self.shared.lock().unwrap_or_else(|e| e.into_inner()).child = None;
+        self.handle.close();
+        Ok(match (status.code(), status.signal()) {
+            (Some(code), _) => code as u8,
+            (None, Some(signal)) => 128 + signal as u8,
+            (None, None) => 1,
+        })
+    }
+}
+
+#[cfg(not(unix))]
+impl Forwarder {
+    fn start() -> Result<Self> {
+        Ok(Forwarder {
+            shared: Arc::new(Mutex::new(Shared::default())),
+        })
+    }
+
+    fn run(self, mut command: Command) -> Result<u8> {
+        let status = command.status()?;
+        Ok(status.code().map_or(1, |c| c as u8))
+    }
+}

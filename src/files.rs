@@ -1,0 +1,346 @@
+//! Careful file handling: atomic writes, no symlinks, owner-only modes, locks.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::exit::Failure;
+
+/// The largest auth.json or state file read: far above any real one.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// A file as it was found: its bytes and permission bits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub bytes: Vec<u8>,
+    pub mode: u32,
+}
+
+/// Read a file that magento-auth may replace. `None` when it does not exist.
+/// A symlink, a directory or an oversized file is refused (exit 3).
+pub fn read_target(path: &Path) -> Result<Option<Found>> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(unusable(path, &err).into()),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Failure::bad_input(format!(
+            "{} is a symbolic link; magento-auth never writes through one",
+            path.display()
+        ))
+        .with_hint("replace the link with a regular file, or choose another --mode")
+        .into());
+    }
+    if !meta.is_file() {
+        return Err(
+            Failure::bad_input(format!("{} is not a regular file", path.display()))
+                .with_hint("move it out of the way, or choose another --mode")
+                .into(),
+        );
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Failure::bad_input(format!(
+            "{} is larger than {} KiB; that is no auth file",
+            path.display(),
+            MAX_FILE_BYTES / 1024
+        ))
+        .into());
+    }
+    let mut file = File::open(path).map_err(|err| unusable(path, &err))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    Read::by_ref(&mut file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| unusable(path, &err))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(
+            Failure::bad_input(format!("{} grew while it was read", path.display())).into(),
+        );
+    }
+    Ok(Some(Found {
+        bytes,
+        mode: mode_of(&meta),
+    }))
+}
+
+fn unusable(path: &Path, err: &std::io::Error) -> Failure {
+    Failure::bad_input(format!("cannot read {}: {}", path.display(), plain_io(err)))
+        .with_hint("check the file's owner and permissions")
+}
+
+/// An I/O error without the "(os error N)" noise.
+pub fn plain_io(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn mode_of(meta: &fs::Metadata) -> u32 {
+    if meta.permissions().readonly() {
+        0o400
+    } else {
+        0o600
+    }
+}
+
+/// Replace `path` with `bytes` atomically: a temporary file in the same
+/// directory, fsync, rename, fsync of the directory. The file gets `mode`
+/// exactly (umask does not apply). A symlink at `path` is refused.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = parent_of(path);
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Failure::bad_input(format!(
+            "{} is a symbolic link; magento-auth never writes through one",
+            path.display()
+        ))
+        .into());
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let (tmp_path, mut file) = create_temp(&dir, &name)?;
+    let result = (|| -> Result<()> {
+        set_mode(&file, mode)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp_path, path)?;
+        sync_dir(&dir);
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp_path);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}
+
+fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
+    let mut attempt = 0u32;
+    loop {
+        let tmp = dir.join(format!(
+            ".{name}.magento-auth-{}-{attempt}.tmp",
+            std::process::id()
+        ));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        match options.open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(err) if err.kind() == ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(err) => {
+                return Err(write_failure(dir, &err))
+                    .with_context(|| format!("creating a file in {}", dir.display()));
+            }
+        }
+    }
+}
+
+/// Permission and space problems while writing are the user's to fix: exit 3
+/// with what to do; anything else stays an unexpected error.
+fn write_failure(dir: &Path, err: &std::io::Error) -> anyhow::Error {
+    match err.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem | ErrorKind::StorageFull => {
+            Failure::bad_input(format!(
+                "cannot write in {}: {}",
+                dir.display(),
+                plain_io(err)
+            ))
+            .with_hint("make the directory writable, or choose another --mode")
+            .into()
+        }
+        _ => anyhow::Error::new(std::io::Error::new(err.kind(), plain_io(err))),
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_file: &File, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    // Makes the rename durable; not every platform can open a directory.
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+pub fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The ancestors of `dir` (itself included) that do not exist, outermost first.
+pub fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut missing: Vec<PathBuf> = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| fs::symlink_metadata(a).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
+}
+
+/// Create each directory with mode 0700.
+pub fn create_private_dirs(dirs: &[PathBuf]) -> Result<()> {
+    for dir in dirs {
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        match builder.create(dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(write_failure(&parent_of(dir), &err))
+                    .with_context(|| format!("creating {}", dir.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Remove directories setup created, innermost first, where they are empty.
+pub fn remove_empty_dirs(dirs: &[PathBuf]) {
+    for dir in dirs.iter().rev() {
+        // Not empty (someone else wrote there) or gone: leave it.
+        let _ = fs::remove_dir(dir);
+    }
+}
+
+/// Remove a file; a file already gone is fine.
+pub fn remove_file(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {
+            sync_dir(&parent_of(path));
+            Ok(())
+        }
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(write_failure(&parent_of(path), &err))
+            .with_context(|| format!("removing {}", path.display())),
+    }
+}
+
+/// An exclusive lock on a directory, held until dropped: serialises setups and
+/// cleanups of files in it, across processes. Leaves nothing on disk on Unix.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        let file =
+            lock_handle(dir).with_context(|| format!("opening {} to lock it", dir.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", dir.display()))?;
+        Ok(DirLock { _file: file })
+    }
+}
+
+#[cfg(unix)]
+fn lock_handle(dir: &Path) -> std::io::Result<File> {
+    File::open(dir)
+}
+
+#[cfg(not(unix))]
+fn lock_handle(dir: &Path) -> std::io::Result<File> {
+    // Directories cannot be opened as files here: lock a file in the temp
+    // directory named after the directory instead.
+    let name = crate::composer::auth::sha256_hex(dir.to_string_lossy().as_bytes());
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join(format!("magento-auth-{}.lock", &name[..16])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_sets_the_mode_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        write_atomic(&path, b"{}\n", 0o600).unwrap();
+        write_atomic(&path, b"{\"a\":1}\n", 0o644).unwrap();
+        let found = read_target(&path).unwrap().unwrap();
+        assert_eq!(found.bytes, b"{\"a\":1}\n");
+        #[cfg(unix)]
+        assert_eq!(found.mode, 0o644);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_refused_and_their_target_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.json");
+        let link = dir.path().join("auth.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(read_target(&link).is_err());
+        assert!(write_atomic(&link, b"{}", 0o600).is_err());
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn missing_dirs_are_listed_outermost_first_and_created_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        let missing = missing_dirs(&deep);
+        assert_eq!(
+            missing,
+            [dir.path().join("a"), dir.path().join("a/b"), deep.clone()]
+        );
+        create_private_dirs(&missing).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&deep).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+        }
+        remove_empty_dirs(&missing);
+        assert!(!dir.path().join("a").exists());
+    }
+
+    #[test]
+    fn oversized_and_directory_targets_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_target(dir.path()).is_err());
+        let big = dir.path().join("big.json");
+        fs::write(&big, vec![b' '; (MAX_FILE_BYTES + 1) as usize]).unwrap();
+        assert!(read_target(&big).is_err());
+        assert_eq!(read_target(&dir.path().join("none")).unwrap(), None);
+    }
+}
