@@ -1,0 +1,271 @@
+//! The test harness: a scrubbed environment per test and canary keys that are
+//! searched for in every output.
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+/// Canary keys: valid Marketplace shapes, unique enough to search for.
+pub const PUBLIC: &str = "c4n4rypub11c0123456789abcdefABCD";
+pub const PRIVATE: &str = "c4n4rypr1v8e9876543210zyxwvZYXWV";
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_magento-auth");
+
+/// One test's world: its own HOME, TMPDIR and project directory.
+pub struct World {
+    _root: tempfile::TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub tmp: PathBuf,
+    pub project: PathBuf,
+    pub vars: Vec<(String, OsString)>,
+}
+
+impl World {
+    /// A world with the canary keys set and COMPOSER_HOME pointing into HOME.
+    pub fn new() -> Self {
+        let mut world = Self::bare();
+        world.set("MAGENTO_PUBLIC_KEY", PUBLIC);
+        world.set("MAGENTO_PRIVATE_KEY", PRIVATE);
+        let composer_home = world.home.join(".composer");
+        world.set("COMPOSER_HOME", &composer_home);
+        world
+    }
+
+    /// A world with no keys and no COMPOSER_HOME.
+    pub fn bare() -> Self {
+        let root = tempfile::tempdir().expect("temp dir");
+        let path = root.path().to_path_buf();
+        let home = path.join("home");
+        let tmp = path.join("tmp");
+        let project = path.join("project");
+        for dir in [&home, &tmp, &project] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        let mut world = World {
+            _root: root,
+            root: path,
+            home,
+            tmp,
+            project,
+            vars: Vec::new(),
+        };
+        let home = world.home.clone();
+        let tmp = world.tmp.clone();
+        world.set("HOME", &home);
+        world.set("TMPDIR", &tmp);
+        world.set("PATH", std::env::var_os("PATH").unwrap_or_default());
+        world
+    }
+
+    pub fn set(&mut self, name: &str, value: impl Into<OsString>) -> &mut Self {
+        self.unset(name);
+        self.vars.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn unset(&mut self, name: &str) -> &mut Self {
+        self.vars.retain(|(n, _)| n != name);
+        self
+    }
+
+    pub fn composer_home(&self) -> PathBuf {
+        self.home.join(".composer")
+    }
+
+    pub fn home_auth(&self) -> PathBuf {
+        self.composer_home().join("auth.json")
+    }
+
+    /// The default state file of a local job.
+    pub fn state_file(&self) -> PathBuf {
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        self.tmp
+            .join(format!("magento-auth-{uid}"))
+            .join("local.json")
+    }
+
+    /// The binary with exactly this world's environment: nothing ambient
+    /// (CI, GITHUB_*, COMPOSER_*, ...) leaks in.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).env_clear().current_dir(&self.project);
+        for (name, value) in &self.vars {
+            cmd.env(name, value);
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        Outcome::of(self.command(args))
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Outcome {
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        Outcome::from_output(child.wait_with_output().unwrap())
+    }
+
+    /// Every file below the world's root, with its bytes.
+    pub fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out
+    }
+
+    /// A snapshot of every file and its mode, to prove nothing changed.
+    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>, u32)> {
+        self.all_files()
+            .into_iter()
+            .map(|(p, b)| {
+                let mode = mode(&p);
+                (p, b, mode)
+            })
+            .collect()
+    }
+
+    /// Fail if any file below the root holds a canary in any form.
+    pub fn assert_no_secret_in_files(&self) {
+        for (path, bytes) in self.all_files() {
+            assert_no_secret(
+                &String::from_utf8_lossy(&bytes),
+                &format!("file {}", path.display()),
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&path, out);
+        } else if meta.is_file() {
+            out.push((path.clone(), fs::read(&path).unwrap_or_default()));
+        }
+    }
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::symlink_metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0)
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn of(mut cmd: Command) -> Self {
+        Self::from_output(cmd.output().expect("run magento-auth"))
+    }
+
+    pub fn from_output(output: std::process::Output) -> Self {
+        let outcome = Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        // Every run of every test is searched for the canaries.
+        assert_no_secret(&outcome.stdout, "stdout");
+        assert_no_secret(&outcome.stderr, "stderr");
+        outcome
+    }
+
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success:\n{self:#?}");
+        self
+    }
+
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(self.code, expected, "expected exit {expected}:\n{self:#?}");
+        self
+    }
+
+    pub fn stderr_has(self, needle: &str) -> Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{self:#?}"
+        );
+        self
+    }
+}
+
+/// Every form a canary could leak in: raw, base64 of `public:private` at each
+/// offset, JSON- and URL-escaped (the same as raw for these alphabets).
+pub fn secret_forms() -> Vec<String> {
+    let mut forms = vec![PUBLIC.to_string(), PRIVATE.to_string()];
+    let pair = format!("{PUBLIC}:{PRIVATE}");
+    for offset in 0..3 {
+        let encoded = BASE64.encode(&pair.as_bytes()[offset..]);
+        // Skip the first characters, which depend on what came before.
+        forms.push(encoded[4..encoded.len() - 4].to_string());
+    }
+    forms
+}
+
+pub fn assert_no_secret(text: &str, what: &str) {
+    for form in secret_forms() {
+        assert!(
+            !text.contains(&form),
+            "a secret ({form:.6}…) leaked into {what}:\n{text}"
+        );
+    }
+}
+
+/// An auth.json that Composer itself wrote (`composer config --global
+/// http-basic.example.org u p` on a new home, Composer 2.5).
+pub const COMPOSER_WRITTEN: &str = r#"{
+    "bitbucket-oauth": {},
+    "github-oauth": {},
+    "gitlab-oauth": {},
+    "gitlab-token": {},
+    "http-basic": {
+        "example.org": {
+            "username": "u",
+            "password": "p"
+        }
+    },
+    "bearer": {}
+}
+"#;
+
+pub fn write_mode(path: &Path, bytes: &[u8], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}

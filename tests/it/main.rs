@@ -1,0 +1,10 @@
+//! Integration tests: the real binary, run as a user or CI job would, each test
+//! in its own HOME and temp directories with the ambient CI environment scrubbed.
+
+mod common;
+
+mod cleanup;
+mod doctor;
+mod exec;
+mod keys;
+mod setup;
