@@ -1,1 +1,162 @@
+//! Cleanup restores byte for byte, keeps changes made since setup, and is
+//! harmless to run again.
 
+use std::fs;
+
+use crate::common::*;
+
+fn setup_then_cleanup_restores(original: &[u8], file_mode: u32) {
+    let world = World::new();
+    write_mode(&world.home_auth(), original, file_mode);
+    world.run(&["setup", "--no-check"]).ok();
+    assert_ne!(fs::read(world.home_auth()).unwrap(), original);
+    world.run(&["cleanup"]).ok().stderr_has("restored");
+    assert_eq!(fs::read(world.home_auth()).unwrap(), original);
+    assert_eq!(mode(&world.home_auth()), file_mode);
+    world.assert_no_secret_in_files();
+}
+
+#[test]
+fn a_previous_file_with_other_entries_comes_back_byte_identical() {
+    setup_then_cleanup_restores(COMPOSER_WRITTEN.as_bytes(), 0o644);
+    // Formatting Composer would not write, kept exactly.
+    setup_then_cleanup_restores(b"{\"github-oauth\":{\"github.com\":\"x\"}   }", 0o600);
+    setup_then_cleanup_restores(b"{}", 0o400);
+}
+
+#[test]
+fn a_previous_entry_for_the_same_host_comes_back() {
+    let original = b"{\n    \"http-basic\": {\n        \"repo.magento.com\": {\n            \"username\": \"old\",\n            \"password\": \"older\"\n        }\n    }\n}\n";
+    setup_then_cleanup_restores(original, 0o640);
+}
+
+#[test]
+fn no_previous_file_means_the_file_and_its_directories_go() {
+    let world = World::new();
+    world.run(&["setup", "--no-check"]).ok();
+    world.run(&["cleanup"]).ok();
+    assert!(!world.composer_home().exists());
+    assert!(fs::read_dir(&world.home).unwrap().next().is_none());
+}
+
+#[test]
+fn changes_made_after_setup_are_kept() {
+    let world = World::new();
+    let original = br#"{"http-basic":{"repo.magento.com":{"username":"old","password":"older"},"other.org":{"username":"a","password":"b"}}}"#;
+    write_mode(&world.home_auth(), original, 0o644);
+    world.run(&["setup", "--no-check"]).ok();
+    // Composer stores a GitHub token while the job runs.
+    let mut doc = json(&world.home_auth());
+    doc["github-oauth"] = serde_json::json!({"github.com": "ghp_token"});
+    write_mode(&world.home_auth(), serde_json::to_string_pretty(&doc).unwrap().as_bytes(), 0o600);
+
+    world.run(&["cleanup"]).ok().stderr_has("kept the changes made since");
+    let after = json(&world.home_auth());
+    assert_eq!(after["github-oauth"]["github.com"], "ghp_token");
+    assert_eq!(after["http-basic"]["repo.magento.com"]["username"], "old");
+    assert_eq!(after["http-basic"]["repo.magento.com"]["password"], "older");
+    assert_eq!(after["http-basic"]["other.org"]["username"], "a");
+    world.assert_no_secret_in_files();
+}
+
+#[test]
+fn a_file_that_had_no_entry_loses_only_setups_entry() {
+    let world = World::new();
+    world.run(&["setup", "--no-check"]).ok();
+    let mut doc = json(&world.home_auth());
+    doc["bearer"] = serde_json::json!({"example.org": "t"});
+    fs::write(world.home_auth(), serde_json::to_vec(&doc).unwrap()).unwrap();
+    world.run(&["cleanup"]).ok();
+    assert_eq!(json(&world.home_auth()), serde_json::json!({"bearer": {"example.org": "t"}}));
+    world.assert_no_secret_in_files();
+}
+
+#[test]
+fn an_entry_replaced_since_setup_is_left_alone() {
+    let world = World::new();
+    world.run(&["setup", "--no-check"]).ok();
+    let theirs = br#"{"http-basic":{"repo.magento.com":{"username":"theirs","password":"x"}}}"#;
+    fs::write(world.home_auth(), theirs).unwrap();
+    world.run(&["cleanup"]).ok().stderr_has("left as it is");
+    assert_eq!(fs::read(world.home_auth()).unwrap(), theirs);
+}
+
+#[test]
+fn a_file_removed_since_setup_comes_back_if_it_was_there_before() {
+    let world = World::new();
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+    world.run(&["setup", "--no-check"]).ok();
+    fs::remove_file(world.home_auth()).unwrap();
+    world.run(&["cleanup"]).ok();
+    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+}
+
+#[test]
+fn cleanup_twice_and_cleanup_without_setup_are_harmless() {
+    let world = World::new();
+    world.run(&["cleanup"]).ok().stderr_has("nothing to clean up");
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+    world.run(&["setup", "--no-check"]).ok();
+    world.run(&["cleanup"]).ok();
+    let after_first = world.snapshot();
+    world.run(&["cleanup"]).ok().stderr_has("nothing to clean up");
+    assert_eq!(world.snapshot(), after_first);
+    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+}
+
+#[test]
+fn two_hosts_in_one_file_unwind_in_order() {
+    let mut world = World::new();
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+    world.run(&["setup", "--no-check"]).ok();
+    world.set("MAGENTO_PUBLIC_KEY", "mirror-user").set("MAGENTO_PRIVATE_KEY", "mirror-pass");
+    world.run(&["setup", "--no-check", "--repo-url", "https://mirror.example.com"]).ok();
+    let doc = json(&world.home_auth());
+    assert_eq!(doc["http-basic"]["repo.magento.com"]["username"], PUBLIC);
+    assert_eq!(doc["http-basic"]["mirror.example.com"]["username"], "mirror-user");
+    world.run(&["cleanup"]).ok();
+    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+}
+
+#[test]
+fn jobs_keep_separate_state() {
+    let mut world = World::new();
+    world.set("CI_JOB_ID", "1001").set("GITLAB_CI", "true");
+    world.run(&["setup", "--no-check", "--mode", "project"]).ok();
+    let state_dir = world.state_file().parent().unwrap().to_path_buf();
+    assert!(state_dir.join("1001.json").is_file());
+    // Another job's cleanup does not touch this one's files.
+    world.set("CI_JOB_ID", "1002");
+    world.run(&["cleanup"]).ok().stderr_has("nothing to clean up");
+    assert!(world.project.join("auth.json").is_file());
+    world.set("CI_JOB_ID", "1001");
+    world.run(&["cleanup"]).ok();
+    assert!(!world.project.join("auth.json").exists());
+}
+
+#[test]
+fn an_explicit_state_file_is_used() {
+    let world = World::new();
+    let state = world.root.join("state/here.json");
+    let state_arg = state.to_str().unwrap();
+    world.run(&["setup", "--no-check", "--state-file", state_arg]).ok();
+    assert!(state.is_file());
+    assert!(!world.state_file().exists());
+    world.run(&["cleanup"]).ok().stderr_has("nothing to clean up");
+    world.run(&["cleanup", "--state-file", state_arg]).ok();
+    assert!(!state.exists());
+    assert!(!world.home_auth().exists());
+}
+
+#[test]
+fn a_corrupt_state_file_is_bad_input_and_changes_nothing() {
+    let world = World::new();
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+    world.run(&["setup", "--no-check"]).ok();
+    let text = fs::read_to_string(world.state_file()).unwrap();
+    fs::write(world.state_file(), &text[..text.len() / 2]).unwrap();
+    let before = world.snapshot();
+    world.run(&["cleanup"]).code(3).stderr_has("is corrupt");
+    world.run(&["setup", "--no-check"]).code(3).stderr_has("is corrupt");
+    assert_eq!(world.snapshot(), before);
+}

@@ -108,6 +108,18 @@ impl World {
         Outcome::of(self.command(args))
     }
 
+    /// For `setup --mode env`, whose stdout is the `export` line by design:
+    /// only stderr is searched for the canaries.
+    pub fn run_secret_stdout(&self, args: &[&str]) -> Outcome {
+        let output = self.command(args).output().expect("run magento-auth");
+        assert_no_secret(&String::from_utf8_lossy(&output.stderr), "stderr");
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Outcome {
         let mut cmd = self.command(args);
         cmd.stdin(Stdio::piped())
