@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Safe repo.magento.com credentials for CI jobs: set up, check, clean up.
 ///
 /// Keys are read from the environment (MAGENTO_PUBLIC_KEY, MAGENTO_PRIVATE_KEY),
-/// never from the command line.
+/// never from the command line. Options can also be given as MAGENTO_AUTH_*
+/// variables (shown with each option), which is how the GitHub Action passes them.
 #[derive(Debug, Parser)]
 #[command(name = "magento-auth", version, max_term_width = 100)]
 pub struct Cli {
@@ -85,7 +86,13 @@ pub struct KeyArgs {
     pub private_key_stdin: bool,
 
     /// When no keys are set: fail (exit 3) or skip (exit 0 with a notice)
-    #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        default_value = "fail",
+        env = "MAGENTO_AUTH_ON_MISSING"
+    )]
     pub on_missing: OnMissing,
 }
 
@@ -93,11 +100,21 @@ pub struct KeyArgs {
 #[command(next_help_heading = "Repository")]
 pub struct RepoArgs {
     /// The Composer repository the keys are for
-    #[arg(long, value_name = "URL", default_value = "https://repo.magento.com")]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://repo.magento.com",
+        env = "MAGENTO_AUTH_REPO_URL"
+    )]
     pub repo_url: String,
 
     /// The project directory (holds composer.json)
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        env = "MAGENTO_AUTH_WORKING_DIR"
+    )]
     pub working_dir: PathBuf,
 }
 
@@ -106,7 +123,12 @@ pub struct RepoArgs {
 pub struct CheckArgs {
     /// A package the keys must be able to see (repeatable); `auto` reads
     /// composer.json and composer.lock, `none` checks no package
-    #[arg(long = "require-package", value_name = "NAME")]
+    #[arg(
+        long = "require-package",
+        value_name = "NAME",
+        value_delimiter = ',',
+        env = "MAGENTO_AUTH_REQUIRE_PACKAGES"
+    )]
     pub require_packages: Vec<String>,
 
     /// Seconds the whole check may take
@@ -126,23 +148,27 @@ pub struct CheckArgs {
 #[command(next_help_heading = "Platform")]
 pub struct PlatformArgs {
     /// The CI platform (detected from the environment when not given)
-    #[arg(long, value_enum, value_name = "NAME")]
+    #[arg(long, value_enum, value_name = "NAME", env = "MAGENTO_AUTH_CI")]
     pub ci: Option<CiName>,
 
     /// Where setup records what it did, for cleanup
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "MAGENTO_AUTH_STATE_FILE")]
     pub state_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Where credentials go
-    #[arg(long, value_enum, default_value = "home")]
+    #[arg(long, value_enum, default_value = "home", env = "MAGENTO_AUTH_MODE")]
     pub mode: Mode,
 
     /// Write without checking the keys against the repository
-    #[arg(long)]
+    #[arg(long, env = "MAGENTO_AUTH_NO_CHECK")]
     pub no_check: bool,
+
+    /// Report a failed check as a warning and write the credentials anyway
+    #[arg(long, env = "MAGENTO_AUTH_WARN_ONLY", conflicts_with = "no_check")]
+    pub warn_only: bool,
 
     #[command(flatten)]
     pub keys: KeyArgs,

@@ -10,7 +10,7 @@ use crate::cli::{ExecArgs, Mode};
 use crate::exit::Failure;
 use crate::files::DirLock;
 use crate::report::Reporter;
-use crate::setup::{self, Prepared};
+use crate::setup::{self, CheckPolicy, Prepared};
 use crate::state::{self, Entry};
 
 /// The exit status of a command that cannot be found, as shells and `env` use.
@@ -33,7 +33,7 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<u8> {
         &args.repo,
         &args.check,
         &args.platform,
-        args.no_check,
+        CheckPolicy::from_flags(args.no_check, false),
         reporter,
     )?
     else {

@@ -21,6 +21,11 @@ pub struct Found {
 /// Read a file that magento-auth may replace. `None` when it does not exist.
 /// A symlink, a directory or an oversized file is refused (exit 3).
 pub fn read_target(path: &Path) -> Result<Option<Found>> {
+    read_capped(path, MAX_FILE_BYTES)
+}
+
+/// [`read_target`] with another size cap.
+pub fn read_capped(path: &Path, cap: u64) -> Result<Option<Found>> {
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
@@ -41,21 +46,21 @@ pub fn read_target(path: &Path) -> Result<Option<Found>> {
                 .into(),
         );
     }
-    if meta.len() > MAX_FILE_BYTES {
+    if meta.len() > cap {
         return Err(Failure::bad_input(format!(
-            "{} is larger than {} KiB; that is no auth file",
+            "{} is larger than {} KiB, far more than such a file holds",
             path.display(),
-            MAX_FILE_BYTES / 1024
+            cap / 1024
         ))
         .into());
     }
     let mut file = File::open(path).map_err(|err| unusable(path, &err))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     Read::by_ref(&mut file)
-        .take(MAX_FILE_BYTES + 1)
+        .take(cap + 1)
         .read_to_end(&mut bytes)
         .map_err(|err| unusable(path, &err))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > cap {
         return Err(
             Failure::bad_input(format!("{} grew while it was read", path.display())).into(),
         );

@@ -36,7 +36,7 @@ pub fn run(cli: &Cli, reporter: &mut dyn Reporter) -> Result<u8> {
                 &args.repo,
                 &args.check,
                 &args.platform,
-                false,
+                setup::CheckPolicy::Enforce,
                 reporter,
             )?;
             drop(prepared);

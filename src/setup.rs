@@ -19,6 +19,27 @@ use crate::keys::{self, Intake, Keys};
 use crate::report::Reporter;
 use crate::state::{self, Entry};
 
+/// Whether setup checks the keys before it writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckPolicy {
+    /// A failed check stops setup, which writes nothing.
+    Enforce,
+    /// A failed check is a warning; the credentials are written anyway.
+    WarnOnly,
+    /// No check (`--no-check`).
+    Skip,
+}
+
+impl CheckPolicy {
+    pub fn from_flags(no_check: bool, warn_only: bool) -> Self {
+        match (no_check, warn_only) {
+            (true, _) => CheckPolicy::Skip,
+            (false, true) => CheckPolicy::WarnOnly,
+            (false, false) => CheckPolicy::Enforce,
+        }
+    }
+}
+
 /// The steps every command that needs keys shares: parse the URL, read the
 /// keys, run the check. `None` when keys are missing and may be skipped.
 pub struct Prepared {
@@ -33,7 +54,7 @@ pub fn prepare(
     repo_args: &RepoArgs,
     check_args: &CheckArgs,
     platform_args: &PlatformArgs,
-    no_check: bool,
+    policy: CheckPolicy,
     reporter: &mut dyn Reporter,
 ) -> Result<Option<Prepared>> {
     let repo = RepoUrl::parse(&repo_args.repo_url)?;
@@ -52,8 +73,18 @@ pub fn prepare(
             };
         }
     };
-    if !no_check {
-        check::run(&repo, &keys, check_args, reporter)?;
+    match policy {
+        CheckPolicy::Skip => {}
+        CheckPolicy::Enforce => check::run(&repo, &keys, check_args, reporter)?,
+        CheckPolicy::WarnOnly => {
+            if let Err(err) = check::run(&repo, &keys, check_args, reporter) {
+                let hint = err.downcast_ref::<Failure>().and_then(|f| f.hint.clone());
+                let hint = hint.map(|h| format!("; {h}")).unwrap_or_default();
+                reporter.warning(&format!(
+                    "the check failed, going on as asked: {err:#}{hint}"
+                ));
+            }
+        }
     }
     let state_path = state::locate(platform_args.state_file.as_deref(), platform);
     Ok(Some(Prepared {
@@ -71,7 +102,7 @@ pub fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<()> {
         &args.repo,
         &args.check,
         &args.platform,
-        args.no_check,
+        CheckPolicy::from_flags(args.no_check, args.warn_only),
         reporter,
     )?
     else {

@@ -105,7 +105,8 @@ fn unsafe_dir(dir: &Path, why: &str) -> Failure {
 
 /// Read the state; an absent file is an empty state.
 pub fn load(path: &Path) -> Result<State> {
-    let Some(found) = files::read_target(path)? else {
+    // Room for a few previous files of the largest size setup accepts, in base64.
+    let Some(found) = files::read_capped(path, 8 * files::MAX_FILE_BYTES)? else {
         return Ok(State::default());
     };
     parse(&found.bytes).map_err(|why| {

@@ -48,9 +48,16 @@ fn changes_made_after_setup_are_kept() {
     // Composer stores a GitHub token while the job runs.
     let mut doc = json(&world.home_auth());
     doc["github-oauth"] = serde_json::json!({"github.com": "ghp_token"});
-    write_mode(&world.home_auth(), serde_json::to_string_pretty(&doc).unwrap().as_bytes(), 0o600);
+    write_mode(
+        &world.home_auth(),
+        serde_json::to_string_pretty(&doc).unwrap().as_bytes(),
+        0o600,
+    );
 
-    world.run(&["cleanup"]).ok().stderr_has("kept the changes made since");
+    world
+        .run(&["cleanup"])
+        .ok()
+        .stderr_has("kept the changes made since");
     let after = json(&world.home_auth());
     assert_eq!(after["github-oauth"]["github.com"], "ghp_token");
     assert_eq!(after["http-basic"]["repo.magento.com"]["username"], "old");
@@ -67,7 +74,10 @@ fn a_file_that_had_no_entry_loses_only_setups_entry() {
     doc["bearer"] = serde_json::json!({"example.org": "t"});
     fs::write(world.home_auth(), serde_json::to_vec(&doc).unwrap()).unwrap();
     world.run(&["cleanup"]).ok();
-    assert_eq!(json(&world.home_auth()), serde_json::json!({"bearer": {"example.org": "t"}}));
+    assert_eq!(
+        json(&world.home_auth()),
+        serde_json::json!({"bearer": {"example.org": "t"}})
+    );
     world.assert_no_secret_in_files();
 }
 
@@ -88,20 +98,32 @@ fn a_file_removed_since_setup_comes_back_if_it_was_there_before() {
     world.run(&["setup", "--no-check"]).ok();
     fs::remove_file(world.home_auth()).unwrap();
     world.run(&["cleanup"]).ok();
-    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+    assert_eq!(
+        fs::read_to_string(world.home_auth()).unwrap(),
+        COMPOSER_WRITTEN
+    );
 }
 
 #[test]
 fn cleanup_twice_and_cleanup_without_setup_are_harmless() {
     let world = World::new();
-    world.run(&["cleanup"]).ok().stderr_has("nothing to clean up");
+    world
+        .run(&["cleanup"])
+        .ok()
+        .stderr_has("nothing to clean up");
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
     world.run(&["setup", "--no-check"]).ok();
     world.run(&["cleanup"]).ok();
     let after_first = world.snapshot();
-    world.run(&["cleanup"]).ok().stderr_has("nothing to clean up");
+    world
+        .run(&["cleanup"])
+        .ok()
+        .stderr_has("nothing to clean up");
     assert_eq!(world.snapshot(), after_first);
-    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+    assert_eq!(
+        fs::read_to_string(world.home_auth()).unwrap(),
+        COMPOSER_WRITTEN
+    );
 }
 
 #[test]
@@ -109,25 +131,45 @@ fn two_hosts_in_one_file_unwind_in_order() {
     let mut world = World::new();
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
     world.run(&["setup", "--no-check"]).ok();
-    world.set("MAGENTO_PUBLIC_KEY", "mirror-user").set("MAGENTO_PRIVATE_KEY", "mirror-pass");
-    world.run(&["setup", "--no-check", "--repo-url", "https://mirror.example.com"]).ok();
+    world
+        .set("MAGENTO_PUBLIC_KEY", "mirror-user")
+        .set("MAGENTO_PRIVATE_KEY", "mirror-pass");
+    world
+        .run(&[
+            "setup",
+            "--no-check",
+            "--repo-url",
+            "https://mirror.example.com",
+        ])
+        .ok();
     let doc = json(&world.home_auth());
     assert_eq!(doc["http-basic"]["repo.magento.com"]["username"], PUBLIC);
-    assert_eq!(doc["http-basic"]["mirror.example.com"]["username"], "mirror-user");
+    assert_eq!(
+        doc["http-basic"]["mirror.example.com"]["username"],
+        "mirror-user"
+    );
     world.run(&["cleanup"]).ok();
-    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+    assert_eq!(
+        fs::read_to_string(world.home_auth()).unwrap(),
+        COMPOSER_WRITTEN
+    );
 }
 
 #[test]
 fn jobs_keep_separate_state() {
     let mut world = World::new();
     world.set("CI_JOB_ID", "1001").set("GITLAB_CI", "true");
-    world.run(&["setup", "--no-check", "--mode", "project"]).ok();
+    world
+        .run(&["setup", "--no-check", "--mode", "project"])
+        .ok();
     let state_dir = world.state_file().parent().unwrap().to_path_buf();
     assert!(state_dir.join("1001.json").is_file());
     // Another job's cleanup does not touch this one's files.
     world.set("CI_JOB_ID", "1002");
-    world.run(&["cleanup"]).ok().stderr_has("nothing to clean up");
+    world
+        .run(&["cleanup"])
+        .ok()
+        .stderr_has("nothing to clean up");
     assert!(world.project.join("auth.json").is_file());
     world.set("CI_JOB_ID", "1001");
     world.run(&["cleanup"]).ok();
@@ -139,10 +181,15 @@ fn an_explicit_state_file_is_used() {
     let world = World::new();
     let state = world.root.join("state/here.json");
     let state_arg = state.to_str().unwrap();
-    world.run(&["setup", "--no-check", "--state-file", state_arg]).ok();
+    world
+        .run(&["setup", "--no-check", "--state-file", state_arg])
+        .ok();
     assert!(state.is_file());
     assert!(!world.state_file().exists());
-    world.run(&["cleanup"]).ok().stderr_has("nothing to clean up");
+    world
+        .run(&["cleanup"])
+        .ok()
+        .stderr_has("nothing to clean up");
     world.run(&["cleanup", "--state-file", state_arg]).ok();
     assert!(!state.exists());
     assert!(!world.home_auth().exists());
@@ -157,6 +204,43 @@ fn a_corrupt_state_file_is_bad_input_and_changes_nothing() {
     fs::write(world.state_file(), &text[..text.len() / 2]).unwrap();
     let before = world.snapshot();
     world.run(&["cleanup"]).code(3).stderr_has("is corrupt");
-    world.run(&["setup", "--no-check"]).code(3).stderr_has("is corrupt");
+    world
+        .run(&["setup", "--no-check"])
+        .code(3)
+        .stderr_has("is corrupt");
     assert_eq!(world.snapshot(), before);
+}
+
+#[test]
+fn concurrent_setups_and_cleanups_of_different_hosts_lose_nothing() {
+    let world = World::new();
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+    let original = json(&world.home_auth());
+    let runs: Vec<_> = (0..16)
+        .map(|n| {
+            let state = world.root.join(format!("state/{n}.json"));
+            let mut setup = world.command(&[
+                "setup",
+                "--no-check",
+                "--repo-url",
+                &format!("https://h{n}.example.com"),
+                "--state-file",
+                state.to_str().unwrap(),
+            ]);
+            setup.env("MAGENTO_PUBLIC_KEY", format!("user{n}"));
+            let cleanup = world.command(&["cleanup", "--state-file", state.to_str().unwrap()]);
+            std::thread::spawn(move || {
+                Outcome::of(setup).ok();
+                Outcome::of(cleanup).ok();
+            })
+        })
+        .collect();
+    for run in runs {
+        run.join().unwrap();
+    }
+    // Interleaved runs may each take out only their own entry, which keeps the
+    // content; the mode then stays the stricter 0600.
+    assert_eq!(json(&world.home_auth()), original);
+    assert!(matches!(mode(&world.home_auth()), 0o644 | 0o600));
+    world.assert_no_secret_in_files();
 }

@@ -12,14 +12,33 @@ fn lists_sources_in_order_and_names_the_winner() {
     let out = world.run(&["doctor"]).ok();
     let home_auth = world.home_auth().display().to_string();
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert!(lines[0].starts_with("Credentials for repo.magento.com"), "{}", out.stdout);
-    let position = |needle: &str| out.stdout.find(needle).unwrap_or_else(|| panic!("{needle} missing:\n{}", out.stdout));
+    assert!(
+        lines[0].starts_with("Credentials for repo.magento.com"),
+        "{}",
+        out.stdout
+    );
+    let position = |needle: &str| {
+        out.stdout
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing:\n{}", out.stdout))
+    };
     assert!(position("config.json") < position(&format!("{home_auth}\n")));
     assert!(position(&format!("{home_auth}\n")) < position("composer.json"));
     assert!(position("composer.json") < position("COMPOSER_AUTH"));
-    assert!(out.stdout.contains(&format!("Composer uses: {home_auth}")), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("username {}…(32 chars), password …(32 chars)", &PUBLIC[..4])));
-    assert!(out.stdout.contains("not cleaned up"), "stale state is a problem:\n{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("Composer uses: {home_auth}")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(&format!(
+        "username {}…(32 chars), password …(32 chars)",
+        &PUBLIC[..4]
+    )));
+    assert!(
+        out.stdout.contains("not cleaned up"),
+        "stale state is a problem:\n{}",
+        out.stdout
+    );
 
     // COMPOSER_AUTH wins over the files, and a different key there conflicts.
     world.set(
@@ -27,21 +46,48 @@ fn lists_sources_in_order_and_names_the_winner() {
         r#"{"http-basic":{"repo.magento.com":{"username":"ffffffffffffffffffffffffffffffff","password":"x"}}}"#,
     );
     let out = world.run(&["doctor"]).ok();
-    assert!(out.stdout.contains("Composer uses: COMPOSER_AUTH"), "{}", out.stdout);
-    assert!(out.stdout.contains("conflicting credentials"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Composer uses: COMPOSER_AUTH"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("conflicting credentials"),
+        "{}",
+        out.stdout
+    );
     world.run(&["cleanup"]).ok();
 }
 
 #[test]
 fn reports_a_project_auth_json_git_would_commit_and_unusable_files() {
     let world = World::new();
-    fs::write(world.project.join("composer.json"), r#"{"config": {"http-basic": 3}}"#).unwrap();
+    fs::write(
+        world.project.join("composer.json"),
+        r#"{"config": {"http-basic": 3}}"#,
+    )
+    .unwrap();
     fs::write(world.project.join("auth.json"), "{}").unwrap();
-    assert!(Command::new("git").args(["init", "-q"]).current_dir(&world.project).status().unwrap().success());
+    assert!(
+        Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&world.project)
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = world.run(&["doctor"]).ok();
-    assert!(out.stdout.contains("git does not ignore it"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("git does not ignore it"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("Composer cannot use"), "{}", out.stdout);
-    assert!(out.stdout.contains("Composer uses: nothing"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Composer uses: nothing"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -49,10 +95,22 @@ fn names_the_composer_binary_and_its_version() {
     let mut world = World::new();
     let bin = world.root.join("bin");
     fs::create_dir(&bin).unwrap();
-    write_mode(&bin.join("composer"), b"#!/bin/sh\necho 'Composer version 2.5.5 2023-03-21 11:50:05'\n", 0o755);
+    write_mode(
+        &bin.join("composer"),
+        b"#!/bin/sh\necho 'Composer version 2.5.5 2023-03-21 11:50:05'\n",
+        0o755,
+    );
     world.set("PATH", format!("{}:/usr/bin:/bin", bin.display()));
     let out = world.run(&["doctor"]).ok();
-    assert!(out.stdout.contains("Composer version 2.5.5"), "{}", out.stdout);
-    assert!(out.stdout.contains("prints the whole username"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Composer version 2.5.5"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("prints the whole username"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("Problems:"), "{}", out.stdout);
 }

@@ -16,7 +16,12 @@ fn sha256(text: &str) -> String {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
 }
 
@@ -37,21 +42,36 @@ fn the_child_gets_composer_auth_and_nothing_touches_disk() {
         r#"{{"http-basic":{{"repo.magento.com":{{"username":"{PUBLIC}","password":"{PRIVATE}"}}}}}}"#
     );
     assert_eq!(out.stdout, sha256(&expected));
-    assert_eq!(world.all_files().len(), 0, "env mode writes nothing, not even state");
+    assert_eq!(
+        world.all_files().len(),
+        0,
+        "env mode writes nothing, not even state"
+    );
 }
 
 #[test]
 fn the_childs_status_is_the_exit_code() {
     let world = World::new();
-    world.run(&["exec", "--no-check", "--", "sh", "-c", "exit 7"]).code(7);
-    world.run(&["exec", "--no-check", "--", "sh", "-c", "kill -USR1 $$"]).code(128 + 10);
+    world
+        .run(&["exec", "--no-check", "--", "sh", "-c", "exit 7"])
+        .code(7);
+    world
+        .run(&["exec", "--no-check", "--", "sh", "-c", "kill -USR1 $$"])
+        .code(128 + 10);
 }
 
 #[test]
 fn a_missing_command_is_127_and_writes_nothing() {
     let world = World::new();
     world
-        .run(&["exec", "--no-check", "--mode", "home", "--", "no-such-command-xyz"])
+        .run(&[
+            "exec",
+            "--no-check",
+            "--mode",
+            "home",
+            "--",
+            "no-such-command-xyz",
+        ])
         .code(127)
         .stderr_has("command not found: no-such-command-xyz");
     assert!(world.all_files().is_empty());
@@ -66,27 +86,51 @@ fn home_mode_writes_for_the_child_and_restores_after() {
         "grep -q repo.magento.com {0} && test \"$(stat -c %a {0})\" = 600",
         auth.display()
     );
-    world.run(&["exec", "--no-check", "--mode", "home", "--", "sh", "-c", &script]).ok();
+    world
+        .run(&[
+            "exec",
+            "--no-check",
+            "--mode",
+            "home",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .ok();
     assert_eq!(fs::read_to_string(&auth).unwrap(), COMPOSER_WRITTEN);
     assert_eq!(mode(&auth), 0o644);
     assert!(!world.state_file().exists());
     // A failing child still gets its file cleaned up.
-    world.run(&["exec", "--no-check", "--mode", "home", "--", "false"]).code(1);
+    world
+        .run(&["exec", "--no-check", "--mode", "home", "--", "false"])
+        .code(1);
     assert_eq!(fs::read_to_string(&auth).unwrap(), COMPOSER_WRITTEN);
 }
 
 /// Start exec with a child that writes its pid to `pidfile`, then sleeps.
 fn start_sleeper(world: &World, pidfile: &Path) -> Child {
     let script = format!("echo $$ > {}; exec sleep 30", pidfile.display());
-    let mut cmd = world.command(&["exec", "--no-check", "--mode", "home", "--", "sh", "-c", &script]);
+    let mut cmd = world.command(&[
+        "exec",
+        "--no-check",
+        "--mode",
+        "home",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let mut child = cmd.spawn().unwrap();
     for _ in 0..200 {
         if fs::read_to_string(pidfile).is_ok_and(|p| p.ends_with('\n')) {
             return child;
         }
         sleep(Duration::from_millis(25));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the child never started");
 }
 
@@ -106,21 +150,32 @@ fn sigterm_reaches_the_child_and_the_file_is_restored() {
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
     let pidfile = world.root.join("child.pid");
     let exec = start_sleeper(&world, &pidfile);
-    let child_pid: u32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let child_pid: u32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(json(&world.home_auth())["http-basic"]["repo.magento.com"].is_object());
 
     signal(exec.id(), libc::SIGTERM);
     let out = Outcome::from_output(exec.wait_with_output().unwrap());
     assert_eq!(out.code, 143, "{out:#?}");
     assert!(!alive(child_pid), "the child got SIGTERM too");
-    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+    assert_eq!(
+        fs::read_to_string(world.home_auth()).unwrap(),
+        COMPOSER_WRITTEN
+    );
     assert_eq!(mode(&world.home_auth()), 0o644);
     assert!(!world.state_file().exists());
 }
 
 #[test]
 fn sigint_hup_and_quit_are_forwarded_too() {
-    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGHUP, 129), (libc::SIGQUIT, 131)] {
+    for (sig, code) in [
+        (libc::SIGINT, 130),
+        (libc::SIGHUP, 129),
+        (libc::SIGQUIT, 131),
+    ] {
         let world = World::new();
         let pidfile = world.root.join("child.pid");
         let exec = start_sleeper(&world, &pidfile);
@@ -137,14 +192,24 @@ fn after_sigkill_of_exec_cleanup_restores() {
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o640);
     let pidfile = world.root.join("child.pid");
     let mut exec = start_sleeper(&world, &pidfile);
-    let child_pid: u32 = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let child_pid: u32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     signal(exec.id(), libc::SIGKILL);
     exec.wait().unwrap();
     signal(child_pid, libc::SIGKILL);
-    assert_ne!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+    assert_ne!(
+        fs::read_to_string(world.home_auth()).unwrap(),
+        COMPOSER_WRITTEN
+    );
 
     world.run(&["cleanup"]).ok().stderr_has("restored");
-    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), COMPOSER_WRITTEN);
+    assert_eq!(
+        fs::read_to_string(world.home_auth()).unwrap(),
+        COMPOSER_WRITTEN
+    );
     assert_eq!(mode(&world.home_auth()), 0o640);
     world.assert_no_secret_in_files();
 }
@@ -153,7 +218,14 @@ fn after_sigkill_of_exec_cleanup_restores() {
 fn the_childs_command_line_holds_no_secret() {
     let world = World::new();
     let out = world
-        .run(&["exec", "--no-check", "--", "sh", "-c", "cat /proc/$$/cmdline; cat /proc/$PPID/cmdline"])
+        .run(&[
+            "exec",
+            "--no-check",
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/$$/cmdline; cat /proc/$PPID/cmdline",
+        ])
         .ok();
     assert!(out.stdout.contains("exec"), "{}", out.stdout);
 }

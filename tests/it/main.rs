@@ -1,5 +1,7 @@
 //! Integration tests: the real binary, run as a user or CI job would, each test
 //! in its own HOME and temp directories with the ambient CI environment scrubbed.
+//! Unix only for now: they use signals, modes and /proc.
+#![cfg(unix)]
 
 mod common;
 
