@@ -4,14 +4,14 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::ci::Platform;
+use crate::ci::{Platform, github};
 use crate::cli::CleanupArgs;
 use crate::composer::auth::{self, AuthDoc};
 use crate::exit::Failure;
 use crate::files::{self, DirLock, Found};
 use crate::report::Reporter;
 use crate::setup::lock_unless_same;
-use crate::state::{self, Entry, State};
+use crate::state::{self, Entry, EnvEntry, State};
 
 /// `magento-auth cleanup`.
 pub fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()> {
@@ -28,7 +28,12 @@ pub fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()> {
     let state_dir = state::prepare_dir(&state_path)?;
     let lock = DirLock::acquire(&state_dir)?;
     let mut state = state::load(&state_path)?;
-    let undone = undo_where(&mut state, &state_path, |_| true, reporter)?;
+    let mut undone = undo_where(&mut state, &state_path, |_| true, reporter)?;
+    while let Some(entry) = state.env.pop() {
+        reset_variable(&entry, platform, reporter)?;
+        state::save(&state_path, &state)?;
+        undone += 1;
+    }
     drop(lock);
     if explicit.is_none() {
         // The per-job directory is ours; leave it only if others still use it.
@@ -37,6 +42,26 @@ pub fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()> {
     if undone == 0 {
         reporter.info("nothing to clean up");
     }
+    Ok(())
+}
+
+/// Put back a variable setup exported to the job's later steps. GitHub
+/// cannot unset one; an empty `COMPOSER_AUTH` is one Composer ignores.
+fn reset_variable(entry: &EnvEntry, platform: Platform, reporter: &mut dyn Reporter) -> Result<()> {
+    if platform != Platform::Github {
+        reporter.warning(&format!(
+            "setup exported {} to later GitHub steps, and this is not GitHub: nothing to reset here",
+            entry.name
+        ));
+        return Ok(());
+    }
+    let previous = entry.previous.as_deref().unwrap_or("");
+    reporter.mask(previous);
+    github::append("GITHUB_ENV", &entry.name, previous)?;
+    reporter.info(&format!(
+        "reset {} for the later steps of this job",
+        entry.name
+    ));
     Ok(())
 }
 

@@ -31,6 +31,39 @@ pub enum Command {
     Doctor(DoctorArgs),
 }
 
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Setup(_) => "setup",
+            Command::Check(_) => "check",
+            Command::Cleanup(_) => "cleanup",
+            Command::Exec(_) => "exec",
+            Command::Doctor(_) => "doctor",
+        }
+    }
+
+    pub fn platform(&self) -> &PlatformArgs {
+        match self {
+            Command::Setup(a) => &a.platform,
+            Command::Check(a) => &a.platform,
+            Command::Cleanup(a) => &a.platform,
+            Command::Exec(a) => &a.platform,
+            Command::Doctor(a) => &a.platform,
+        }
+    }
+
+    /// The repository URL as given, for summaries.
+    pub fn repo_url(&self) -> Option<&str> {
+        match self {
+            Command::Setup(a) => Some(&a.repo.repo_url),
+            Command::Check(a) => Some(&a.repo.repo_url),
+            Command::Exec(a) => Some(&a.repo.repo_url),
+            Command::Doctor(a) => Some(&a.repo.repo_url),
+            Command::Cleanup(_) => None,
+        }
+    }
+}
+
 /// Where credentials go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Mode {

@@ -16,8 +16,9 @@ use crate::state::{self, Entry};
 /// The exit status of a command that cannot be found, as shells and `env` use.
 pub const NOT_FOUND: u8 = 127;
 
-/// `magento-auth exec -- CMD ARGS...`: returns the status to exit with.
-pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<u8> {
+/// `magento-auth exec -- CMD ARGS...`: the status to exit with, and the
+/// status word of the credentials (`ok`, `unchecked`, `skipped`).
+pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)> {
     let program = &args.command[0];
     // Resolve first, so nothing is written for a command that is not there.
     let Ok(path) = which::which(program) else {
@@ -25,7 +26,7 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<u8> {
             &format!("command not found: {}", program.to_string_lossy()),
             Some("check the name and PATH; exec runs the command directly, not through a shell"),
         );
-        return Ok(NOT_FOUND);
+        return Ok((NOT_FOUND, "error".into()));
     };
     let signals = Forwarder::start()?;
     let Some(prepared) = setup::prepare(
@@ -40,8 +41,9 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<u8> {
         // Keys withheld and --on-missing skip: run the command without them.
         let mut command = Command::new(&path);
         command.args(&args.command[1..]);
-        return signals.run(command);
+        return Ok((signals.run(command)?, "skipped".into()));
     };
+    let status = prepared.status.clone();
     let host = prepared.repo.auth_host();
     let mut command = Command::new(&path);
     command.args(&args.command[1..]);
@@ -54,7 +56,7 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<u8> {
         let value = setup::composer_auth_value(&host, &prepared.keys)?;
         reporter.mask(&value);
         command.env("COMPOSER_AUTH", value);
-        return signals.run(command);
+        return Ok((signals.run(command)?, status));
     }
     let target = setup::target_path(args.mode, &args.repo.working_dir)?;
     let entry = setup::write_file(
@@ -69,18 +71,19 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<u8> {
     }
     let outcome = signals.run(command);
     let cleaned = clean_up(&prepared, &entry, reporter);
-    match (outcome, cleaned) {
-        (Ok(status), Ok(())) => Ok(status),
-        (Ok(status), Err(err)) => {
+    let code = match (outcome, cleaned) {
+        (Ok(code), Ok(())) => code,
+        (Ok(code), Err(err)) => {
             let failure = err.downcast_ref::<Failure>();
             reporter.error(
                 &format!("cleanup after the command failed: {err:#}"),
                 failure.and_then(|f| f.hint.as_deref()),
             );
-            Ok(if status == 0 { 1 } else { status })
+            if code == 0 { 1 } else { code }
         }
-        (Err(err), _) => Err(err),
-    }
+        (Err(err), _) => return Err(err),
+    };
+    Ok((code, status))
 }
 
 fn clean_up(prepared: &Prepared, entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {

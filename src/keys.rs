@@ -3,6 +3,8 @@
 use std::io::BufRead;
 
 use anyhow::Result;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::cli::KeyArgs;
 use crate::exit::Failure;
@@ -70,6 +72,9 @@ pub fn read(args: &KeyArgs, strict: bool, reporter: &mut dyn Reporter) -> Result
     for key in [&public, &private] {
         reporter.mask(key.expose());
     }
+    // The Basic credentials as they travel: what a leaked header would show.
+    let basic = Secret::new(BASE64.encode(format!("{}:{}", public.expose(), private.expose())));
+    reporter.mask(basic.expose());
     Ok(Intake::Present(Keys { public, private }))
 }
 

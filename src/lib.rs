@@ -23,28 +23,74 @@ use std::sync::OnceLock;
 
 use anyhow::Result;
 
+use crate::ci::Platform;
 use crate::cli::{Cli, Command};
-use crate::report::Reporter;
+use crate::exit::Failure;
+use crate::report::{Reporter, Summary};
 
-/// Run a parsed command line; the number to exit with on success.
-pub fn run(cli: &Cli, reporter: &mut dyn Reporter) -> Result<u8> {
+/// Run a parsed command line on the platform it asks for; the exit code.
+pub fn run(cli: &Cli) -> u8 {
+    let platform = Platform::detect(cli.command.platform().ci);
+    let mut reporter = platform.reporter();
+    let reporter = reporter.as_mut();
+    let (mut code, summary) = match dispatch(cli, reporter) {
+        Ok(done) => done,
+        Err(err) => {
+            let (code, hint) = exit::classify(&err);
+            let message = format!("{err:#}");
+            reporter.error(&message, hint);
+            let summary = Summary {
+                command: cli.command.name(),
+                status: err
+                    .downcast_ref::<Failure>()
+                    .and_then(|f| f.status)
+                    .unwrap_or("error")
+                    .to_string(),
+                repository: cli.command.repo_url().map(str::to_string),
+                message: Some(message),
+                hint: hint.map(str::to_string),
+                ..Summary::default()
+            };
+            (code as u8, summary)
+        }
+    };
+    if let Err(err) = reporter.summary(&summary) {
+        let (failed, hint) = exit::classify(&err);
+        reporter.error(&format!("{err:#}"), hint);
+        if code == 0 {
+            code = failed as u8;
+        }
+    }
+    code
+}
+
+fn dispatch(cli: &Cli, reporter: &mut dyn Reporter) -> Result<(u8, Summary)> {
+    let name = cli.command.name();
+    let plain = |status: &str| Summary {
+        command: name,
+        status: status.to_string(),
+        ..Summary::default()
+    };
     match &cli.command {
-        Command::Setup(args) => setup::run(args, reporter).map(|()| 0),
+        Command::Setup(args) => setup::run(args, reporter).map(|summary| (0, summary)),
         Command::Check(args) => {
+            let policy = setup::CheckPolicy::Enforce;
             let prepared = setup::prepare(
                 &args.keys,
                 &args.repo,
                 &args.check,
                 &args.platform,
-                setup::CheckPolicy::Enforce,
+                policy,
                 reporter,
             )?;
-            drop(prepared);
-            Ok(0)
+            let status = prepared.map_or("skipped".to_string(), |p| p.status);
+            Ok((0, plain(&status)))
         }
-        Command::Cleanup(args) => cleanup::run(args, reporter).map(|()| 0),
-        Command::Exec(args) => exec::run(args, reporter),
-        Command::Doctor(args) => doctor::run(args, reporter).map(|()| 0),
+        Command::Cleanup(args) => cleanup::run(args, reporter).map(|()| (0, plain("cleaned"))),
+        Command::Exec(args) => {
+            exec::run(args, reporter).map(|(code, status)| (code, plain(&status)))
+        }
+        Command::Doctor(args) => doctor::run(args, reporter).map(|()| (0, plain("ok"))),
     }
 }
 

@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use magento_auth::cli::Cli;
-use magento_auth::exit;
 use magento_auth::report::{Console, Reporter};
 
 fn main() -> ExitCode {
@@ -20,13 +19,5 @@ fn main() -> ExitCode {
         );
     }));
     let cli = Cli::parse();
-    let mut reporter = Console;
-    match magento_auth::run(&cli, &mut reporter) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            let (code, hint) = exit::classify(&err);
-            reporter.error(&format!("{err:#}"), hint);
-            ExitCode::from(code as u8)
-        }
-    }
+    ExitCode::from(magento_auth::run(&cli))
 }

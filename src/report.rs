@@ -2,10 +2,24 @@
 //!
 //! Stdout carries data only (an `export` line, the doctor's report); everything
 //! said to a human goes to stderr. The CI platforms implement the trait to add
-//! masks, annotations and sections.
+//! masks, annotations, sections, outputs and a job summary.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
+use std::path::PathBuf;
+
+/// How a command ended, for machine-readable outputs and summaries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub command: &'static str,
+    /// A status word: `ok`, `unchecked`, `skipped`, `cleaned`, or a failure's.
+    pub status: String,
+    pub repository: Option<String>,
+    pub mode: Option<&'static str>,
+    pub auth_file: Option<PathBuf>,
+    pub message: Option<String>,
+    pub hint: Option<String>,
+}
 
 pub trait Reporter {
     /// Register a secret with the platform's log masking before it could ever
@@ -19,6 +33,14 @@ pub trait Reporter {
     fn error(&mut self, message: &str, hint: Option<&str>);
     /// Data for stdout: an `export` line, a report.
     fn data(&mut self, text: &str);
+    /// Start a foldable section of detail.
+    fn group(&mut self, _title: &str) {}
+    /// End the section [`Reporter::group`] started.
+    fn end_group(&mut self) {}
+    /// The outcome, once, at the end: outputs and summaries where the platform has them.
+    fn summary(&mut self, _summary: &Summary) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Plain text on the terminal or in any CI log.
@@ -35,24 +57,31 @@ impl Reporter for Console {
     }
 
     fn error(&mut self, message: &str, hint: Option<&str>) {
-        let mut out = format!("error: {message}");
-        if let Some(hint) = hint {
-            out.push_str("\nhint: ");
-            out.push_str(hint);
-        }
-        line_to_stderr(&out);
+        line_to_stderr(&error_text(message, hint));
     }
 
     fn data(&mut self, text: &str) {
-        let mut stdout = std::io::stdout().lock();
-        // A closed stdout (`| head`) is not worth a panic.
-        let _ = writeln!(stdout, "{text}");
-        let _ = stdout.flush();
+        line_to_stdout(text);
     }
 }
 
-fn line_to_stderr(text: &str) {
+/// `error: ...` and, when there is one, `hint: ...` on the next line.
+pub fn error_text(message: &str, hint: Option<&str>) -> String {
+    match hint {
+        Some(hint) => format!("error: {message}\nhint: {hint}"),
+        None => format!("error: {message}"),
+    }
+}
+
+pub fn line_to_stderr(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+pub fn line_to_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout (`| head`) is not worth a panic.
+    let _ = writeln!(stdout, "{text}");
+    let _ = stdout.flush();
 }
 
 /// Collects everything said, for unit tests.
@@ -64,6 +93,9 @@ pub struct Recorder {
 
 #[cfg(test)]
 impl Reporter for Recorder {
+    fn mask(&mut self, secret: &str) {
+        self.lines.push(format!("mask: {}", secret.len()));
+    }
     fn info(&mut self, text: &str) {
         self.lines.push(format!("info: {text}"));
     }

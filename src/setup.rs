@@ -6,18 +6,18 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::check;
-use crate::ci::Platform;
+use crate::ci::{self, Platform};
 use crate::cleanup;
 use crate::cli::{CheckArgs, KeyArgs, Mode, OnMissing, PlatformArgs, RepoArgs, SetupArgs};
 use crate::composer;
 use crate::composer::auth::{self, AuthDoc};
 use crate::composer::home::{ProcessEnv, composer_home};
 use crate::composer::repo_url::RepoUrl;
-use crate::exit::{Code, Failure};
+use crate::exit::Failure;
 use crate::files::{self, DirLock};
 use crate::keys::{self, Intake, Keys};
-use crate::report::Reporter;
-use crate::state::{self, Entry};
+use crate::report::{Reporter, Summary};
+use crate::state::{self, Entry, EnvEntry};
 
 /// Whether setup checks the keys before it writes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +47,9 @@ pub struct Prepared {
     pub keys: Keys,
     pub platform: Platform,
     pub state_path: PathBuf,
+    /// `ok` when checked, `unchecked` with --no-check, a failure's status
+    /// when the check failed and --warn-only let setup go on.
+    pub status: String,
 }
 
 pub fn prepare(
@@ -73,52 +76,65 @@ pub fn prepare(
             };
         }
     };
-    match policy {
-        CheckPolicy::Skip => {}
-        CheckPolicy::Enforce => check::run(&repo, &keys, check_args, reporter)?,
-        CheckPolicy::WarnOnly => {
-            if let Err(err) = check::run(&repo, &keys, check_args, reporter) {
-                let hint = err.downcast_ref::<Failure>().and_then(|f| f.hint.clone());
+    let status = match policy {
+        CheckPolicy::Skip => "unchecked".to_string(),
+        CheckPolicy::Enforce => {
+            check::run(&repo, &keys, check_args, reporter)?;
+            "ok".to_string()
+        }
+        CheckPolicy::WarnOnly => match check::run(&repo, &keys, check_args, reporter) {
+            Ok(()) => "ok".to_string(),
+            Err(err) => {
+                let failure = err.downcast_ref::<Failure>();
+                let status = failure
+                    .and_then(|f| f.status)
+                    .unwrap_or("error")
+                    .to_string();
+                let hint = failure.and_then(|f| f.hint.clone());
                 let hint = hint.map(|h| format!("; {h}")).unwrap_or_default();
                 reporter.warning(&format!(
                     "the check failed, going on as asked: {err:#}{hint}"
                 ));
+                status
             }
-        }
-    }
+        },
+    };
     let state_path = state::locate(platform_args.state_file.as_deref(), platform);
     Ok(Some(Prepared {
         repo,
         keys,
         platform,
         state_path,
+        status,
     }))
 }
 
 /// `magento-auth setup`.
-pub fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<()> {
+pub fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summary> {
+    let mut summary = Summary {
+        command: "setup",
+        repository: Some(args.repo.repo_url.clone()),
+        mode: Some(args.mode.name()),
+        ..Summary::default()
+    };
+    let policy = CheckPolicy::from_flags(args.no_check, args.warn_only);
     let Some(prepared) = prepare(
         &args.keys,
         &args.repo,
         &args.check,
         &args.platform,
-        CheckPolicy::from_flags(args.no_check, args.warn_only),
+        policy,
         reporter,
     )?
     else {
-        return Ok(());
+        summary.status = "skipped".into();
+        return Ok(summary);
     };
+    summary.status = prepared.status.clone();
     let host = prepared.repo.auth_host();
-    match args.mode {
-        Mode::Env => {
-            if prepared.platform == Platform::Github {
-                return Err(Failure::new(
-                    Code::Unexpected,
-                    "--mode env on GitHub Actions (exporting COMPOSER_AUTH to later steps) is not built yet",
-                )
-                .with_hint("use --mode home, or `magento-auth exec -- composer install`")
-                .into());
-            }
+    match (args.mode, prepared.platform) {
+        (Mode::Env, Platform::Github) => export_to_later_steps(&host, &prepared, reporter)?,
+        (Mode::Env, _) => {
             if std::io::stdout().is_terminal() {
                 return Err(Failure::bad_input(
                     "--mode env prints `export COMPOSER_AUTH=...` for eval, and stdout is a terminal",
@@ -133,7 +149,7 @@ pub fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<()> {
                 "COMPOSER_AUTH holds credentials for {host}; unset it when done"
             ));
         }
-        Mode::Home | Mode::Project => {
+        (Mode::Home | Mode::Project, _) => {
             let target = target_path(args.mode, &args.repo.working_dir)?;
             let entry = write_file(
                 &target,
@@ -145,13 +161,65 @@ pub fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<()> {
             if args.mode == Mode::Project {
                 warn_about_project_file(&entry.target, &args.repo.working_dir, reporter);
             }
+            remember_state_path(&prepared)?;
             reporter.info(&format!(
                 "wrote credentials for {host} to {}; `magento-auth cleanup` restores it",
                 entry.target.display()
             ));
+            summary.auth_file = Some(entry.target);
         }
     }
+    Ok(summary)
+}
+
+/// GitHub `env` mode: `COMPOSER_AUTH` for the later steps of the job, with
+/// the value it had recorded so that cleanup can put it back.
+fn export_to_later_steps(
+    host: &str,
+    prepared: &Prepared,
+    reporter: &mut dyn Reporter,
+) -> Result<()> {
+    let value = composer_auth_value(host, &prepared.keys)?;
+    reporter.mask(&value);
+    let state_dir = state::prepare_dir(&prepared.state_path)?;
+    let _lock = DirLock::acquire(&state_dir)?;
+    let mut state = state::load(&prepared.state_path)?;
+    // A second setup in the job keeps the value from before the first.
+    let first = !state.env.iter().any(|e| e.name == "COMPOSER_AUTH");
+    if first {
+        state.env.push(EnvEntry {
+            id: state::new_entry_id(),
+            name: "COMPOSER_AUTH".into(),
+            previous: std::env::var("COMPOSER_AUTH").ok(),
+        });
+        state::save(&prepared.state_path, &state)?;
+    }
+    if let Err(err) = ci::github::append("GITHUB_ENV", "COMPOSER_AUTH", &value) {
+        if first {
+            state.env.pop();
+            state::save(&prepared.state_path, &state)?;
+        }
+        return Err(err);
+    }
+    remember_state_path(prepared)?;
+    reporter.info(&format!(
+        "COMPOSER_AUTH holds credentials for {host} in the later steps of this job; cleanup resets it"
+    ));
     Ok(())
+}
+
+/// On GitHub, tell the action's post step where the state is.
+fn remember_state_path(prepared: &Prepared) -> Result<()> {
+    if prepared.platform != Platform::Github
+        || std::env::var_os("GITHUB_STATE").is_none_or(|v| v.is_empty())
+    {
+        return Ok(());
+    }
+    let path = prepared
+        .state_path
+        .to_str()
+        .ok_or_else(|| Failure::bad_input("the state path is not valid UTF-8"))?;
+    ci::github::append("GITHUB_STATE", ci::github::STATE_NAME, path)
 }
 
 /// The auth.json a file mode writes.

@@ -36,9 +36,25 @@ pub struct Entry {
     pub created_dirs: Vec<PathBuf>,
 }
 
+/// A variable setup exported to later steps (GitHub `env` mode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvEntry {
+    pub id: String,
+    pub name: String,
+    /// The value the job had before; `None` when it was unset.
+    pub previous: Option<String>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct State {
     pub entries: Vec<Entry>,
+    pub env: Vec<EnvEntry>,
+}
+
+impl State {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.env.is_empty()
+    }
 }
 
 /// Where this job's state lives: `--state-file`, else a per-job file in a
@@ -47,6 +63,13 @@ pub struct State {
 pub fn locate(explicit: Option<&Path>, platform: Platform) -> PathBuf {
     if let Some(path) = explicit {
         return path.to_path_buf();
+    }
+    // The post step of the action learns where main put it.
+    if platform == Platform::Github
+        && let Some(saved) =
+            std::env::var_os(format!("STATE_{}", ci::github::STATE_NAME)).filter(|s| !s.is_empty())
+    {
+        return PathBuf::from(saved);
     }
     let dir = match (platform, std::env::var_os("RUNNER_TEMP")) {
         (Platform::Github, Some(temp)) if !temp.is_empty() => {
@@ -124,13 +147,21 @@ pub fn load(path: &Path) -> Result<State> {
 
 /// Write the state, or remove the file when nothing is left to undo.
 pub fn save(path: &Path, state: &State) -> Result<()> {
-    if state.entries.is_empty() {
+    if state.is_empty() {
         return files::remove_file(path);
     }
-    let value = json!({
-        "version": VERSION,
-        "entries": state.entries.iter().map(entry_to_json).collect::<Result<Vec<_>>>()?,
-    });
+    let mut entries = state
+        .entries
+        .iter()
+        .map(entry_to_json)
+        .collect::<Result<Vec<_>>>()?;
+    entries.extend(
+        state
+            .env
+            .iter()
+            .map(|e| json!({"id": e.id, "kind": "env", "name": e.name, "previous": e.previous})),
+    );
+    let value = json!({ "version": VERSION, "entries": entries });
     let mut bytes = serde_json::to_vec_pretty(&value)?;
     bytes.push(b'\n');
     files::write_atomic(path, &bytes, 0o600)
@@ -166,14 +197,33 @@ fn parse(bytes: &[u8]) -> Result<State, String> {
     if value.get("version").and_then(Value::as_u64) != Some(VERSION) {
         return Err("unknown version".into());
     }
-    let entries = value
+    let mut state = State::default();
+    for entry in value
         .get("entries")
         .and_then(Value::as_array)
         .ok_or("no entries")?
-        .iter()
-        .map(parse_entry)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(State { entries })
+    {
+        match entry.get("kind").and_then(Value::as_str) {
+            Some("file") => state.entries.push(parse_entry(entry)?),
+            Some("env") => state.env.push(parse_env_entry(entry)?),
+            _ => return Err("an entry of unknown kind".into()),
+        }
+    }
+    Ok(state)
+}
+
+fn parse_env_entry(value: &Value) -> Result<EnvEntry, String> {
+    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
+    let previous = match value.get("previous") {
+        Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => return Err("an env entry has no previous".into()),
+    };
+    Ok(EnvEntry {
+        id: text("id").ok_or("an env entry has no id")?,
+        name: text("name").ok_or("an env entry has no name")?,
+        previous,
+    })
 }
 
 fn parse_entry(value: &Value) -> Result<Entry, String> {
@@ -184,9 +234,6 @@ fn parse_entry(value: &Value) -> Result<Entry, String> {
             .map(str::to_string)
             .ok_or_else(|| format!("an entry has no {name}"))
     };
-    if value.get("kind").and_then(Value::as_str) != Some("file") {
-        return Err("an entry of unknown kind".into());
-    }
     let existed = value
         .get("existed")
         .and_then(Value::as_bool)
@@ -258,6 +305,11 @@ mod tests {
                 written_sha256: "a".repeat(64),
                 entry_sha256: "b".repeat(64),
                 created_dirs: vec!["/h/.composer".into()],
+            }],
+            env: vec![EnvEntry {
+                id: "3-4".into(),
+                name: "COMPOSER_AUTH".into(),
+                previous: Some("{}".into()),
             }],
         }
     }

@@ -1,6 +1,10 @@
 //! The CI platform a job runs on: detection and the job's identity.
 
+pub mod github;
+pub mod gitlab;
+
 use crate::cli::CiName;
+use crate::report::{Console, Reporter};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Platform {
@@ -22,6 +26,17 @@ impl Platform {
             None if is_true("GITLAB_CI") => Platform::Gitlab,
             None if var("BITBUCKET_BUILD_NUMBER").is_some() => Platform::Bitbucket,
             None => Platform::Local,
+        }
+    }
+}
+
+impl Platform {
+    /// The reporter that speaks this platform's log language.
+    pub fn reporter(self) -> Box<dyn Reporter> {
+        match self {
+            Platform::Github => Box::new(github::GithubReporter::default()),
+            Platform::Gitlab => Box::new(gitlab::GitlabReporter::default()),
+            Platform::Bitbucket | Platform::Local => Box::new(Console),
         }
     }
 }

@@ -9,4 +9,5 @@ mod cleanup;
 mod doctor;
 mod exec;
 mod keys;
+mod platforms;
 mod setup;

@@ -1,0 +1,248 @@
+//! GitHub Actions: workflow commands, environment files, outputs, summary.
+#![allow(clippy::print_stdout)]
+
+use std::collections::hash_map::RandomState;
+use std::fs::OpenOptions;
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::exit::Failure;
+use crate::report::{Reporter, Summary, line_to_stdout};
+
+/// The state name under which setup saves its state file's path; the runner
+/// hands it to the post step as `STATE_state_file`.
+pub const STATE_NAME: &str = "state_file";
+
+/// Workflow-command data: `%`, CR and LF escaped (`%` first).
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Workflow-command property values: data escaping plus `:` and `,`.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A delimiter no one can guess: `ghadelimiter_` and 128 random bits, from
+/// the OS-seeded keys of std's `RandomState`.
+fn fresh_delimiter() -> String {
+    let mut bits = String::with_capacity(32);
+    for salt in 0..2u8 {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u8(salt);
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        bits.push_str(&format!("{:016x}", hasher.finish()));
+    }
+    format!("ghadelimiter_{bits}")
+}
+
+/// One `NAME<<DELIMITER` entry of an environment file, or a refusal when the
+/// name or value could break out of it.
+pub fn env_file_entry(name: &str, value: &str) -> Result<String, Failure> {
+    env_file_entry_with(name, value, &fresh_delimiter())
+}
+
+fn env_file_entry_with(name: &str, value: &str, delimiter: &str) -> Result<String, Failure> {
+    let bad_name = name.is_empty() || name.contains(['=', '\r', '\n']) || name.contains("<<");
+    if bad_name || name.contains(delimiter) || value.contains(delimiter) {
+        return Err(Failure::bad_input(format!(
+            "refusing to write {} to a GitHub environment file: it could inject other variables",
+            if bad_name {
+                "a variable name"
+            } else {
+                "a value"
+            }
+        )));
+    }
+    Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
+}
+
+/// Append `name=value` to the environment file `variable` names
+/// (`GITHUB_ENV`, `GITHUB_OUTPUT`, `GITHUB_STATE`).
+pub fn append(variable: &str, name: &str, value: &str) -> Result<()> {
+    let Some(path) = std::env::var_os(variable)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+    else {
+        return Err(Failure::bad_input(format!(
+            "{variable} is not set, so the value cannot reach later steps"
+        ))
+        .with_hint("run inside GitHub Actions, or pass --ci none")
+        .into());
+    };
+    let entry = env_file_entry(name, value)?;
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|err| {
+            Failure::bad_input(format!(
+                "cannot write {variable} ({}): {}",
+                path.display(),
+                crate::files::plain_io(&err)
+            ))
+        })?;
+    file.write_all(entry.as_bytes())
+        .with_context(|| format!("writing {variable}"))?;
+    Ok(())
+}
+
+/// Everything on stdout, where the runner reads workflow commands, so that
+/// masks are registered before any line that follows them.
+#[derive(Debug, Default)]
+pub struct GithubReporter {
+    masked: Vec<String>,
+}
+
+impl GithubReporter {
+    fn command(&self, name: &str, properties: &[(&str, &str)], data: &str) {
+        let props: Vec<String> = properties
+            .iter()
+            .map(|(k, v)| format!("{k}={}", escape_property(v)))
+            .collect();
+        let props = if props.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", props.join(","))
+        };
+        line_to_stdout(&format!("::{name}{props}::{}", escape_data(data)));
+    }
+}
+
+impl Reporter for GithubReporter {
+    fn mask(&mut self, secret: &str) {
+        if secret.is_empty() || self.masked.iter().any(|m| m == secret) {
+            return;
+        }
+        self.masked.push(secret.to_string());
+        self.command("add-mask", &[], secret);
+    }
+
+    fn info(&mut self, text: &str) {
+        line_to_stdout(text);
+    }
+
+    fn warning(&mut self, text: &str) {
+        self.command("warning", &[("title", "magento-auth")], text);
+    }
+
+    fn error(&mut self, message: &str, hint: Option<&str>) {
+        let text = match hint {
+            Some(hint) => format!("{message}\nhint: {hint}"),
+            None => message.to_string(),
+        };
+        self.command("error", &[("title", "magento-auth")], &text);
+    }
+
+    fn data(&mut self, text: &str) {
+        line_to_stdout(text);
+    }
+
+    fn group(&mut self, title: &str) {
+        self.command("group", &[], title);
+    }
+
+    fn end_group(&mut self) {
+        line_to_stdout("::endgroup::");
+    }
+
+    fn summary(&mut self, summary: &Summary) -> Result<()> {
+        if summary.command == "cleanup" {
+            return Ok(());
+        }
+        let auth_file = summary
+            .auth_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        // Outside a real step (`--ci github` on a laptop) there are no outputs.
+        if std::env::var_os("GITHUB_OUTPUT").is_some_and(|p| !p.is_empty()) {
+            append("GITHUB_OUTPUT", "status", &summary.status)?;
+            append("GITHUB_OUTPUT", "auth-file", &auth_file)?;
+            append("GITHUB_OUTPUT", "mode", summary.mode.unwrap_or(""))?;
+        }
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+            let mut file = OpenOptions::new().append(true).create(true).open(&path)?;
+            file.write_all(summary_markdown(summary).as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// The job summary: a small table, then what to do when something failed.
+pub fn summary_markdown(summary: &Summary) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace(['\r', '\n'], " ");
+    let mut out = format!("### magento-auth {}\n\n| | |\n|---|---|\n", summary.command);
+    out.push_str(&format!("| Status | `{}` |\n", cell(&summary.status)));
+    if let Some(repository) = &summary.repository {
+        out.push_str(&format!("| Repository | {} |\n", cell(repository)));
+    }
+    if let Some(mode) = summary.mode {
+        out.push_str(&format!("| Mode | `{mode}` |\n"));
+    }
+    if let Some(file) = &summary.auth_file {
+        out.push_str(&format!(
+            "| Credentials in | `{}` |\n",
+            cell(&file.display().to_string())
+        ));
+    }
+    if let Some(message) = &summary.message {
+        out.push_str(&format!("\n**{}**\n", cell(message)));
+    }
+    if let Some(hint) = &summary.hint {
+        out.push_str(&format!("\n{}\n", cell(hint)));
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_follows_the_runner() {
+        assert_eq!(escape_data("50%\r\nx"), "50%25%0D%0Ax");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+
+    #[test]
+    fn env_entries_use_a_fresh_delimiter_and_refuse_it_in_values() {
+        let a = env_file_entry("COMPOSER_AUTH", "{\"x\":1}").unwrap();
+        let b = env_file_entry("COMPOSER_AUTH", "{\"x\":1}").unwrap();
+        assert_ne!(a, b, "a fresh delimiter each time");
+        let delimiter = a.lines().next().unwrap().split_once("<<").unwrap().1;
+        assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() == 13 + 32);
+        assert_eq!(
+            a,
+            format!("COMPOSER_AUTH<<{delimiter}\n{{\"x\":1}}\n{delimiter}\n")
+        );
+        assert!(env_file_entry_with("X", "a\nEOF\nINJECTED=1", "EOF").is_err());
+        assert!(env_file_entry_with("X\nY", "v", "EOF").is_err());
+        assert!(env_file_entry_with("X=Y", "v", "EOF").is_err());
+        // A newline in a value is fine in the heredoc form.
+        assert!(env_file_entry_with("X", "a\nb", "EOF").is_ok());
+    }
+
+    #[test]
+    fn the_summary_escapes_table_cells() {
+        let text = summary_markdown(&Summary {
+            command: "setup",
+            status: "invalid-keys".into(),
+            repository: Some("https://repo.magento.com".into()),
+            message: Some("a | b\nc".into()),
+            ..Summary::default()
+        });
+        assert!(text.contains("| Status | `invalid-keys` |"));
+        assert!(text.contains("**a \\| b c**"));
+    }
+}
