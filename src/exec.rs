@@ -1,6 +1,7 @@
 //! Exec: set up, run a command with the credentials, always clean up.
 
 use std::process::Command;
+#[cfg(unix)]
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -99,6 +100,7 @@ fn clean_up(prepared: &Prepared, entry: &Entry, reporter: &mut dyn Reporter) -> 
     Ok(())
 }
 
+#[cfg(unix)]
 #[derive(Default)]
 struct Shared {
     child: Option<u32>,
@@ -108,11 +110,16 @@ struct Shared {
 
 /// Receives SIGINT, SIGTERM, SIGHUP and SIGQUIT for the whole run and passes
 /// them on to the child.
+#[cfg(unix)]
 struct Forwarder {
     shared: Arc<Mutex<Shared>>,
-    #[cfg(unix)]
     handle: signal_hook::iterator::backend::Handle,
 }
+
+/// Windows has no signals to forward: a console's Ctrl-C reaches the child
+/// directly.
+#[cfg(not(unix))]
+struct Forwarder;
 
 #[cfg(unix)]
 impl Forwarder {
@@ -174,9 +181,7 @@ impl Forwarder {
 #[cfg(not(unix))]
 impl Forwarder {
     fn start() -> Result<Self> {
-        Ok(Forwarder {
-            shared: Arc::new(Mutex::new(Shared::default())),
-        })
+        Ok(Forwarder)
     }
 
     fn run(self, mut command: Command) -> Result<u8> {

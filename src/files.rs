@@ -217,6 +217,7 @@ pub fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
 /// Create each directory with mode 0700.
 pub fn create_private_dirs(dirs: &[PathBuf]) -> Result<()> {
     for dir in dirs {
+        #[cfg_attr(not(unix), allow(unused_mut))]
         let mut builder = fs::DirBuilder::new();
         #[cfg(unix)]
         {
