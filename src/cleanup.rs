@@ -9,6 +9,7 @@ use crate::cli::CleanupArgs;
 use crate::composer::auth::{self, AuthDoc};
 use crate::exit::Failure;
 use crate::files::{self, DirLock, Found};
+use crate::ledger::{Ledger, Record};
 use crate::report::Reporter;
 use crate::setup::lock_unless_same;
 use crate::state::{self, Entry, EnvEntry, State};
@@ -104,27 +105,41 @@ fn undo(entry: &Entry, state_dir: &Path, reporter: &mut dyn Reporter) -> Result<
         return Ok(());
     }
     let _lock = lock_unless_same(&dir, state_dir)?;
-    let current = files::read_target(target)?;
-    match current {
-        Some(current) if auth::sha256_hex(&current.bytes) == entry.written_sha256 => {
-            restore_previous(entry, reporter)
+    let mut ledger = Ledger::load(target)?;
+    let mine = ledger.take(&entry.id);
+    // The bytes setup found are still right to put back while every setup
+    // that was active then still is; otherwise they may hold keys of a job
+    // that has ended.
+    let found_bytes_valid = mine
+        .as_ref()
+        .is_none_or(|r| r.concurrent.iter().all(|id| ledger.is_active(id)));
+    match files::read_target(target)? {
+        Some(current)
+            if found_bytes_valid && auth::sha256_hex(&current.bytes) == entry.written_sha256 =>
+        {
+            restore_previous(entry, reporter)?
         }
         None => match &entry.previous {
-            Some(previous) => {
+            Some(previous) if found_bytes_valid => {
                 files::write_atomic(target, &previous.bytes, previous.mode)?;
                 reporter.info(&format!(
                     "restored {} (it had been removed)",
                     target.display()
                 ));
-                Ok(())
             }
-            None => {
-                files::remove_empty_dirs(&entry.created_dirs);
-                Ok(())
-            }
+            _ => {}
         },
-        Some(current) => undo_entry_only(entry, &current, reporter),
+        Some(current) => undo_entry_only(entry, mine.as_ref(), &mut ledger, &current, reporter)?,
     }
+    ledger.save()?;
+    if ledger.records.is_empty() {
+        // The last one out removes what the first one in created.
+        if let Some(record) = &mine {
+            files::remove_empty_dirs(&record.created_dirs);
+        }
+        files::remove_empty_dirs(&entry.created_dirs);
+    }
+    Ok(())
 }
 
 fn restore_previous(entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {
@@ -139,7 +154,6 @@ fn restore_previous(entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {
         }
         None => {
             files::remove_file(target)?;
-            files::remove_empty_dirs(&entry.created_dirs);
             reporter.info(&format!(
                 "removed {} (setup had created it)",
                 target.display()
@@ -149,10 +163,19 @@ fn restore_previous(entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {
     Ok(())
 }
 
-/// The file changed since setup (Composer stored a token, say): remove or
-/// put back only the host's entry, and only if it is still setup's.
-fn undo_entry_only(entry: &Entry, current: &Found, reporter: &mut dyn Reporter) -> Result<()> {
+/// The file changed since setup (Composer stored a token, another job set up
+/// another host): take out only this setup's entry, and only if it is still
+/// there. While another setup of the same host is active, the entry is left
+/// to it; the last one out puts back what was there before the first.
+fn undo_entry_only(
+    entry: &Entry,
+    mine: Option<&Record>,
+    ledger: &mut Ledger,
+    current: &Found,
+    reporter: &mut dyn Reporter,
+) -> Result<()> {
     let target = &entry.target;
+    let host = &entry.host;
     let what = target.display().to_string();
     let mut doc = AuthDoc::parse(&current.bytes, &what).map_err(|failure| {
         Failure::bad_input(format!(
@@ -160,36 +183,59 @@ fn undo_entry_only(entry: &Entry, current: &Found, reporter: &mut dyn Reporter) 
             failure.message
         ))
         .with_hint(format!(
-            "remove the \"{}\" entry from it by hand, then run cleanup again",
-            entry.host
+            "remove the \"{host}\" entry from it by hand, then run cleanup again"
         ))
     })?;
-    let ours = doc
-        .http_basic(&entry.host)
-        .is_some_and(|e| auth::entry_fingerprint(e) == entry.entry_sha256);
-    if !ours {
+    let fingerprint = mine.map_or(&entry.entry_sha256, |r| &r.fingerprint);
+    if doc
+        .http_basic(host)
+        .is_none_or(|e| &auth::entry_fingerprint(e) != fingerprint)
+    {
         reporter.info(&format!(
-            "{what} changed since setup and its entry for {} is no longer the one setup wrote; left as it is",
-            entry.host
+            "{what} changed since setup and its entry for {host} is no longer the one setup wrote; left as it is"
         ));
         return Ok(());
     }
-    let before = entry
-        .previous
-        .as_ref()
-        .and_then(|p| AuthDoc::parse(&p.bytes, &what).ok());
-    let previous_entry = before.as_ref().and_then(|d| d.http_basic(&entry.host));
-    let section_existed = before.as_ref().is_some_and(AuthDoc::has_http_basic_section);
-    doc.restore_entry(&entry.host, previous_entry, section_existed);
-    if doc.is_empty() && entry.previous.is_none() {
+    if let Some(heir) = ledger.records.iter_mut().rev().find(|r| &r.host == host) {
+        heir.fingerprint = fingerprint.clone();
+        reporter.info(&format!(
+            "left the entry for {host} in {what} to another job's setup, which is still running and will clean it up"
+        ));
+        return Ok(());
+    }
+    let (original, section_existed, file_mode) = match mine {
+        Some(record) => (
+            record.original.clone(),
+            record.section_existed,
+            record.file_mode,
+        ),
+        None => {
+            let before = entry
+                .previous
+                .as_ref()
+                .and_then(|p| AuthDoc::parse(&p.bytes, &what).ok());
+            (
+                before.as_ref().and_then(|d| d.http_basic(host)).cloned(),
+                before.as_ref().is_some_and(AuthDoc::has_http_basic_section),
+                entry.previous.as_ref().map(|p| p.mode),
+            )
+        }
+    };
+    doc.restore_entry(host, original.as_ref(), section_existed);
+    let last_out = ledger.records.is_empty();
+    if doc.is_empty() && file_mode.is_none() && last_out {
         files::remove_file(target)?;
-        files::remove_empty_dirs(&entry.created_dirs);
         reporter.info(&format!("removed {what} (setup had created it)"));
     } else {
-        files::write_atomic(target, &doc.to_file_bytes(), current.mode)?;
+        // The last one out also puts back the mode the file had.
+        let mode = if last_out {
+            file_mode.unwrap_or(current.mode)
+        } else {
+            current.mode
+        };
+        files::write_atomic(target, &doc.to_file_bytes(), mode)?;
         reporter.info(&format!(
-            "removed setup's entry for {} from {what} and kept the changes made since",
-            entry.host
+            "removed setup's entry for {host} from {what} and kept the changes made since"
         ));
     }
     Ok(())

@@ -13,6 +13,7 @@ pub mod exec;
 pub mod exit;
 pub mod files;
 pub mod keys;
+pub mod ledger;
 pub mod report;
 pub mod secret;
 pub mod setup;

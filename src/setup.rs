@@ -16,6 +16,7 @@ use crate::composer::repo_url::RepoUrl;
 use crate::exit::Failure;
 use crate::files::{self, DirLock};
 use crate::keys::{self, Intake, Keys};
+use crate::ledger::{Ledger, Record};
 use crate::report::{Reporter, Summary};
 use crate::state::{self, Entry, EnvEntry};
 
@@ -308,6 +309,14 @@ fn write_locked(
         Some(found) => AuthDoc::parse(&found.bytes, &what)?,
         None => AuthDoc::empty(),
     };
+    let mut ledger = Ledger::load(target)?;
+    let record = ledger_record(
+        &ledger,
+        &doc,
+        host,
+        previous.as_ref().map(|p| p.mode),
+        &created_dirs,
+    );
     doc.set_keys(host, keys);
     let bytes = doc.to_file_bytes();
     let entry = Entry {
@@ -319,16 +328,56 @@ fn write_locked(
         entry_sha256: auth::keys_fingerprint(keys),
         created_dirs,
     };
-    // The state first: a job killed between the two writes leaves a file that
-    // does not match the state, and cleanup then keeps it as it is.
+    // The state first, then the ledger: a job killed before the file is
+    // written leaves records that do not match it, and cleanup then keeps
+    // the file as it is.
     state.entries.push(entry.clone());
     state::save(state_path, state)?;
-    if let Err(err) = files::write_atomic(target, &bytes, 0o600) {
+    ledger.records.push(Record {
+        id: entry.id.clone(),
+        fingerprint: entry.entry_sha256.clone(),
+        ..record
+    });
+    let written = ledger
+        .save()
+        .and_then(|()| files::write_atomic(target, &bytes, 0o600));
+    if let Err(err) = written {
+        ledger.take(&entry.id);
+        ledger.save()?;
         state.entries.pop();
         state::save(state_path, state)?;
         return Err(err);
     }
     Ok(entry)
+}
+
+/// What this setup's ledger record inherits: the original entry from the first
+/// active setup of the host; the file's mode and created directories from the
+/// first of all.
+fn ledger_record(
+    ledger: &Ledger,
+    doc: &AuthDoc,
+    host: &str,
+    file_mode: Option<u32>,
+    created_dirs: &[PathBuf],
+) -> Record {
+    let (original, section_existed) = match ledger.first_for(host) {
+        Some(first) => (first.original.clone(), first.section_existed),
+        None => (doc.http_basic(host).cloned(), doc.has_http_basic_section()),
+    };
+    Record {
+        id: String::new(),
+        host: host.to_string(),
+        fingerprint: String::new(),
+        original,
+        section_existed,
+        file_mode: ledger.records.first().map_or(file_mode, |r| r.file_mode),
+        concurrent: ledger.records.iter().map(|r| r.id.clone()).collect(),
+        created_dirs: ledger
+            .records
+            .first()
+            .map_or_else(|| created_dirs.to_vec(), |r| r.created_dirs.clone()),
+    }
 }
 
 /// Lock `dir` unless it is the (already locked) state directory: two locks on

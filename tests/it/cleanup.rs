@@ -212,7 +212,7 @@ fn a_corrupt_state_file_is_bad_input_and_changes_nothing() {
 }
 
 #[test]
-fn concurrent_setups_and_cleanups_of_different_hosts_lose_nothing() {
+fn concurrent_setups_and_cleanups_of_the_same_and_other_hosts_lose_nothing() {
     let world = World::new();
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
     let original = json(&world.home_auth());
@@ -223,7 +223,7 @@ fn concurrent_setups_and_cleanups_of_different_hosts_lose_nothing() {
                 "setup",
                 "--no-check",
                 "--repo-url",
-                &format!("https://h{n}.example.com"),
+                &format!("https://h{}.example.com", n % 4),
                 "--state-file",
                 state.to_str().unwrap(),
             ]);
@@ -238,9 +238,79 @@ fn concurrent_setups_and_cleanups_of_different_hosts_lose_nothing() {
     for run in runs {
         run.join().unwrap();
     }
-    // Interleaved runs may each take out only their own entry, which keeps the
-    // content; the mode then stays the stricter 0600.
+    // Interleaved runs each take out only their own entry, and the last one
+    // out puts back the entry and the mode from before the first.
     assert_eq!(json(&world.home_auth()), original);
-    assert!(matches!(mode(&world.home_auth()), 0o644 | 0o600));
+    assert_eq!(mode(&world.home_auth()), 0o644);
+    assert!(
+        !world
+            .composer_home()
+            .join(".auth.json.magento-auth")
+            .exists(),
+        "the ledger is gone"
+    );
     world.assert_no_secret_in_files();
+}
+
+/// Job `n` (with its own state and keys) of two that share one home.
+fn job(world: &World, n: usize, command: &str) -> Outcome {
+    let state = world.root.join(format!("state/job{n}.json"));
+    let mut args = vec![command, "--state-file", state.to_str().unwrap()];
+    if command == "setup" {
+        args.push("--no-check");
+    }
+    let mut cmd = world.command(&args);
+    cmd.env("MAGENTO_PUBLIC_KEY", format!("{n}").repeat(32));
+    Outcome::of(cmd).ok()
+}
+
+#[test]
+fn same_host_jobs_unwind_to_the_original_whichever_ends_first() {
+    for first_out in [0, 1] {
+        let world = World::new();
+        let original =
+            br#"{"http-basic":{"repo.magento.com":{"username":"old","password":"older"}}}"#;
+        write_mode(&world.home_auth(), original, 0o640);
+        job(&world, 1, "setup");
+        job(&world, 2, "setup");
+        assert_eq!(
+            json(&world.home_auth())["http-basic"]["repo.magento.com"]["username"],
+            "2".repeat(32)
+        );
+        job(&world, 1 + first_out, "cleanup");
+        job(&world, 2 - first_out, "cleanup");
+        let after = json(&world.home_auth());
+        assert_eq!(
+            after["http-basic"]["repo.magento.com"]["username"],
+            "old",
+            "first out: job {}",
+            first_out + 1
+        );
+        assert_eq!(mode(&world.home_auth()), 0o640);
+        let text = fs::read_to_string(world.home_auth()).unwrap();
+        assert!(
+            !text.contains(&"1".repeat(32)) && !text.contains(&"2".repeat(32)),
+            "{text}"
+        );
+        assert!(
+            !world
+                .composer_home()
+                .join(".auth.json.magento-auth")
+                .exists()
+        );
+    }
+}
+
+#[test]
+fn same_host_jobs_without_a_previous_file_leave_none() {
+    for first_out in [0, 1] {
+        let world = World::new();
+        job(&world, 1, "setup");
+        job(&world, 2, "setup");
+        job(&world, 1 + first_out, "cleanup");
+        assert!(world.home_auth().exists(), "the other job still needs it");
+        job(&world, 2 - first_out, "cleanup");
+        assert!(!world.home_auth().exists());
+        assert!(!world.composer_home().exists());
+    }
 }
