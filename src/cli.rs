@@ -124,7 +124,8 @@ pub struct KeyArgs {
         value_enum,
         value_name = "WHAT",
         default_value = "fail",
-        env = "MAGENTO_AUTH_ON_MISSING"
+        env = "MAGENTO_AUTH_ON_MISSING",
+        hide_env_values = true
     )]
     pub on_missing: OnMissing,
 }
@@ -137,7 +138,8 @@ pub struct RepoArgs {
         long,
         value_name = "URL",
         default_value = "https://repo.magento.com",
-        env = "MAGENTO_AUTH_REPO_URL"
+        env = "MAGENTO_AUTH_REPO_URL",
+        hide_env_values = true
     )]
     pub repo_url: String,
 
@@ -146,7 +148,8 @@ pub struct RepoArgs {
         long,
         value_name = "DIR",
         default_value = ".",
-        env = "MAGENTO_AUTH_WORKING_DIR"
+        env = "MAGENTO_AUTH_WORKING_DIR",
+        hide_env_values = true
     )]
     pub working_dir: PathBuf,
 }
@@ -160,7 +163,8 @@ pub struct CheckArgs {
         long = "require-package",
         value_name = "NAME",
         value_delimiter = ',',
-        env = "MAGENTO_AUTH_REQUIRE_PACKAGES"
+        env = "MAGENTO_AUTH_REQUIRE_PACKAGES",
+        hide_env_values = true
     )]
     pub require_packages: Vec<String>,
 
@@ -181,26 +185,48 @@ pub struct CheckArgs {
 #[command(next_help_heading = "Platform")]
 pub struct PlatformArgs {
     /// The CI platform (detected from the environment when not given)
-    #[arg(long, value_enum, value_name = "NAME", env = "MAGENTO_AUTH_CI")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "NAME",
+        env = "MAGENTO_AUTH_CI",
+        hide_env_values = true
+    )]
     pub ci: Option<CiName>,
 
     /// Where setup records what it did, for cleanup
-    #[arg(long, value_name = "FILE", env = "MAGENTO_AUTH_STATE_FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "MAGENTO_AUTH_STATE_FILE",
+        hide_env_values = true
+    )]
     pub state_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Where credentials go
-    #[arg(long, value_enum, default_value = "home", env = "MAGENTO_AUTH_MODE")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "home",
+        env = "MAGENTO_AUTH_MODE",
+        hide_env_values = true
+    )]
     pub mode: Mode,
 
     /// Write without checking the keys against the repository
-    #[arg(long, env = "MAGENTO_AUTH_NO_CHECK")]
+    #[arg(long, env = "MAGENTO_AUTH_NO_CHECK", hide_env_values = true)]
     pub no_check: bool,
 
     /// Report a failed check as a warning and write the credentials anyway
-    #[arg(long, env = "MAGENTO_AUTH_WARN_ONLY", conflicts_with = "no_check")]
+    #[arg(
+        long,
+        env = "MAGENTO_AUTH_WARN_ONLY",
+        hide_env_values = true,
+        conflicts_with = "no_check"
+    )]
     pub warn_only: bool,
 
     #[command(flatten)]

@@ -8,6 +8,7 @@ mod common;
 mod cleanup;
 mod doctor;
 mod exec;
+mod help;
 mod keys;
 mod platforms;
 mod setup;
