@@ -254,8 +254,8 @@ pub fn assert_no_secret(text: &str, what: &str) {
     }
 }
 
-/// An auth.json that Composer itself wrote (`composer config --global
-/// http-basic.example.org u p` on a new home, Composer 2.5).
+/// An auth.json exactly as Composer 2.5.5 wrote it (`composer config --global
+/// http-basic.example.org u p` on a new home), quirk `}},` included.
 pub const COMPOSER_WRITTEN: &str = r#"{
     "bitbucket-oauth": {},
     "github-oauth": {},
@@ -265,8 +265,7 @@ pub const COMPOSER_WRITTEN: &str = r#"{
         "example.org": {
             "username": "u",
             "password": "p"
-        }
-    },
+        }},
     "bearer": {}
 }
 "#;

@@ -6,6 +6,7 @@
 mod common;
 
 mod cleanup;
+mod composer;
 mod doctor;
 mod exec;
 mod help;
