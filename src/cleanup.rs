@@ -8,7 +8,7 @@ use crate::ci::{Platform, github};
 use crate::cli::CleanupArgs;
 use crate::composer::auth::{self, AuthDoc};
 use crate::exit::Failure;
-use crate::files::{self, DirLock, Found};
+use crate::files::{self, DirLock, Durability, Found};
 use crate::ledger::{Ledger, Record};
 use crate::report::Reporter;
 use crate::setup::lock_unless_same;
@@ -96,7 +96,7 @@ fn undo(entry: &Entry, state_dir: &Path, reporter: &mut dyn Reporter) -> Result<
         // was there before setup.
         if let Some(previous) = &entry.previous {
             files::create_private_dirs(&files::missing_dirs(&dir))?;
-            files::write_atomic(target, &previous.bytes, previous.mode)?;
+            files::write_atomic(target, &previous.bytes, previous.mode, Durability::Full)?;
             reporter.info(&format!(
                 "restored {} (it had been removed)",
                 target.display()
@@ -121,7 +121,7 @@ fn undo(entry: &Entry, state_dir: &Path, reporter: &mut dyn Reporter) -> Result<
         }
         None => match &entry.previous {
             Some(previous) if found_bytes_valid => {
-                files::write_atomic(target, &previous.bytes, previous.mode)?;
+                files::write_atomic(target, &previous.bytes, previous.mode, Durability::Full)?;
                 reporter.info(&format!(
                     "restored {} (it had been removed)",
                     target.display()
@@ -146,7 +146,7 @@ fn restore_previous(entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {
     let target = &entry.target;
     match &entry.previous {
         Some(previous) => {
-            files::write_atomic(target, &previous.bytes, previous.mode)?;
+            files::write_atomic(target, &previous.bytes, previous.mode, Durability::Full)?;
             reporter.info(&format!(
                 "restored {} as it was before setup",
                 target.display()
@@ -233,7 +233,7 @@ fn undo_entry_only(
         } else {
             current.mode
         };
-        files::write_atomic(target, &doc.to_file_bytes(), mode)?;
+        files::write_atomic(target, &doc.to_file_bytes(), mode, Durability::Full)?;
         reporter.info(&format!(
             "removed setup's entry for {host} from {what} and kept the changes made since"
         ));

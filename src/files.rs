@@ -100,10 +100,26 @@ fn mode_of(meta: &fs::Metadata) -> u32 {
     }
 }
 
+/// How much of a write must survive a power loss, not just a killed process
+/// (which the rename alone survives). Each fsync costs about a millisecond
+/// here, on a command that should take one or two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// The content and the directory entry: for the state (the only copy of
+    /// the user's previous auth.json while setup is active), and for what
+    /// cleanup puts back before it drops the state.
+    Full,
+    /// The content before the rename, so the file is the old or the new one,
+    /// never empty: for auth.json itself.
+    Content,
+    /// Neither: for the ledger, which only refines what the state makes safe.
+    None,
+}
+
 /// Replace `path` with `bytes` atomically: a temporary file in the same
-/// directory, fsync, rename, fsync of the directory. The file gets `mode`
+/// directory, fsync as `durability` says, rename. The file gets `mode`
 /// exactly (umask does not apply). A symlink at `path` is refused.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durability: Durability) -> Result<()> {
     let dir = parent_of(path);
     if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(Failure::bad_input(format!(
@@ -120,10 +136,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let result = (|| -> Result<()> {
         set_mode(&file, mode)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durability != Durability::None {
+            file.sync_data()?;
+        }
         drop(file);
         fs::rename(&tmp_path, path)?;
-        sync_dir(&dir);
+        if durability == Durability::Full {
+            sync_dir(&dir);
+        }
         Ok(())
     })();
     if result.is_err() {
@@ -247,10 +267,7 @@ pub fn remove_empty_dirs(dirs: &[PathBuf]) {
 /// Remove a file; a file already gone is fine.
 pub fn remove_file(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
-        Ok(()) => {
-            sync_dir(&parent_of(path));
-            Ok(())
-        }
+        Ok(()) => Ok(()),
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
         Err(err) => Err(write_failure(&parent_of(path), &err))
             .with_context(|| format!("removing {}", path.display())),
@@ -299,8 +316,8 @@ mod tests {
     fn atomic_write_sets_the_mode_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("auth.json");
-        write_atomic(&path, b"{}\n", 0o600).unwrap();
-        write_atomic(&path, b"{\"a\":1}\n", 0o644).unwrap();
+        write_atomic(&path, b"{}\n", 0o600, Durability::Full).unwrap();
+        write_atomic(&path, b"{\"a\":1}\n", 0o644, Durability::None).unwrap();
         let found = read_target(&path).unwrap().unwrap();
         assert_eq!(found.bytes, b"{\"a\":1}\n");
         #[cfg(unix)]
@@ -316,7 +333,7 @@ mod tests {
         let link = dir.path().join("auth.json");
         std::os::unix::fs::symlink(&target, &link).unwrap();
         assert!(read_target(&link).is_err());
-        assert!(write_atomic(&link, b"{}", 0o600).is_err());
+        assert!(write_atomic(&link, b"{}", 0o600, Durability::Content).is_err());
         assert!(!target.exists());
     }
 

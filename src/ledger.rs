@@ -72,7 +72,7 @@ impl Ledger {
         let records: Vec<Value> = self.records.iter().map(to_json).collect();
         let mut bytes = serde_json::to_vec(&json!({ "version": 1, "active": records }))?;
         bytes.push(b'\n');
-        files::write_atomic(&self.path, &bytes, 0o600)
+        files::write_atomic(&self.path, &bytes, 0o600, files::Durability::None)
     }
 
     /// The first active record for `host`, whose `original` is the truth.

@@ -14,7 +14,7 @@ use crate::composer::auth::{self, AuthDoc};
 use crate::composer::home::{ProcessEnv, composer_home};
 use crate::composer::repo_url::RepoUrl;
 use crate::exit::Failure;
-use crate::files::{self, DirLock};
+use crate::files::{self, DirLock, Durability};
 use crate::keys::{self, Intake, Keys};
 use crate::ledger::{Ledger, Record};
 use crate::report::{Reporter, Summary};
@@ -340,7 +340,7 @@ fn write_locked(
     });
     let written = ledger
         .save()
-        .and_then(|()| files::write_atomic(target, &bytes, 0o600));
+        .and_then(|()| files::write_atomic(target, &bytes, 0o600, Durability::Content));
     if let Err(err) = written {
         ledger.take(&entry.id);
         ledger.save()?;

@@ -164,7 +164,7 @@ pub fn save(path: &Path, state: &State) -> Result<()> {
     let value = json!({ "version": VERSION, "entries": entries });
     let mut bytes = serde_json::to_vec_pretty(&value)?;
     bytes.push(b'\n');
-    files::write_atomic(path, &bytes, 0o600)
+    files::write_atomic(path, &bytes, 0o600, files::Durability::Full)
 }
 
 fn path_text(path: &Path) -> Result<&str> {
