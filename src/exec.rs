@@ -42,6 +42,8 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         // Keys withheld and --on-missing skip: run the command without them.
         let mut command = Command::new(&path);
         command.args(&args.command[1..]);
+        crate::restore_backtrace_env(&mut command);
+        crate::harden::restore_for_child(&mut command);
         return Ok((signals.run(command)?, "skipped".into()));
     };
     let status = prepared.status.clone();
@@ -52,6 +54,7 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
     command.env_remove(&args.keys.public_key_env);
     command.env_remove(&args.keys.private_key_env);
     crate::restore_backtrace_env(&mut command);
+    crate::harden::restore_for_child(&mut command);
 
     if args.mode == Mode::Env {
         let value = setup::composer_auth_value(&host, &prepared.keys)?;

@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod exec;
 pub mod exit;
 pub mod files;
+pub mod harden;
 pub mod keys;
 pub mod ledger;
 pub mod report;
@@ -31,6 +32,7 @@ use crate::report::{Reporter, Summary};
 
 /// Run a parsed command line on the platform it asks for; the exit code.
 pub fn run(cli: &Cli) -> u8 {
+    harden::harden();
     let platform = Platform::detect(cli.command.platform().ci);
     let mut reporter = platform.reporter();
     let reporter = reporter.as_mut();

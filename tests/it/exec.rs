@@ -229,3 +229,67 @@ fn the_childs_command_line_holds_no_secret() {
         .ok();
     assert!(out.stdout.contains("exec"), "{}", out.stdout);
 }
+
+/// A command that runs the binary as an unprivileged user: root reads any
+/// process's /proc files, so the test drops to `nobody` when it is root.
+fn unprivileged(world: &World, args: &[&str]) -> Command {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return world.command(args);
+    }
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&world.root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(BIN)
+        .args(args);
+    cmd.env_clear().current_dir(&world.project);
+    for (name, value) in &world.vars {
+        cmd.env(name, value);
+    }
+    cmd
+}
+
+#[test]
+fn other_processes_of_the_user_cannot_read_the_keys_from_proc() {
+    let world = World::new();
+    // The child is such a process: it may not read its parent's environment
+    // (which holds the keys magento-auth was started with) nor dump it.
+    let script = r#"
+        if cat /proc/$PPID/environ >/dev/null 2>&1; then echo environ-readable; fi
+        grep -q "^Max core file size *0 " /proc/$PPID/limits || echo parent-may-dump
+        grep "^Max core file size" /proc/self/limits > "$1"
+    "#;
+    let own_limits = world.root.join("child-limits");
+    let mut cmd = unprivileged(
+        &world,
+        &[
+            "exec",
+            "--no-check",
+            "--",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            own_limits.to_str().unwrap(),
+        ],
+    );
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = Outcome::of(cmd).ok();
+    assert!(!out.stdout.contains("environ-readable"), "{out:#?}");
+    assert!(!out.stdout.contains("parent-may-dump"), "{out:#?}");
+    let parent = fs::read_to_string("/proc/self/limits").unwrap();
+    let ours = parent
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(own_limits).unwrap().trim(),
+        ours.trim(),
+        "the child has the user's limit"
+    );
+}
