@@ -79,6 +79,7 @@ pub fn undo_where(
     let mut undone = 0;
     while let Some(index) = state.entries.iter().rposition(&select) {
         undo(&state.entries[index], &state_dir, reporter)?;
+        crate::fault::point("cleanup:ledger-saved");
         state.entries.remove(index);
         state::save(state_path, state)?;
         undone += 1;
@@ -131,6 +132,7 @@ fn undo(entry: &Entry, state_dir: &Path, reporter: &mut dyn Reporter) -> Result<
         },
         Some(current) => undo_entry_only(entry, mine.as_ref(), &mut ledger, &current, reporter)?,
     }
+    crate::fault::point("cleanup:target-undone");
     ledger.save()?;
     if ledger.records.is_empty() {
         // The last one out removes what the first one in created.

@@ -140,7 +140,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durability: Durability
             file.sync_data()?;
         }
         drop(file);
+        crate::fault::write_point(&name, "temp-written");
         fs::rename(&tmp_path, path)?;
+        crate::fault::write_point(&name, "renamed");
         if durability == Durability::Full {
             sync_dir(&dir);
         }
@@ -282,12 +284,42 @@ pub struct DirLock {
 }
 
 impl DirLock {
+    /// Wait for the lock, then remove temporary files a killed process left:
+    /// every write in the directory happens under this lock, so any found
+    /// now is stale (and may hold keys).
     pub fn acquire(dir: &Path) -> Result<Self> {
         let file =
             lock_handle(dir).with_context(|| format!("opening {} to lock it", dir.display()))?;
         file.lock()
             .with_context(|| format!("locking {}", dir.display()))?;
+        remove_stale_temps(dir);
         Ok(DirLock { _file: file })
+    }
+}
+
+/// Whether `name` is one of [`create_temp`]'s names: `.<file>.magento-auth-<pid>-<n>.tmp`.
+fn is_our_temp(name: &str) -> bool {
+    let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+        return false;
+    };
+    let Some((_, tail)) = stem.rsplit_once(".magento-auth-") else {
+        return false;
+    };
+    tail.split_once('-').is_some_and(|(pid, n)| {
+        !pid.is_empty() && !n.is_empty() && pid.bytes().chain(n.bytes()).all(|b| b.is_ascii_digit())
+    })
+}
+
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_str().is_some_and(is_our_temp)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -355,6 +387,28 @@ mod tests {
         }
         remove_empty_dirs(&missing);
         assert!(!dir.path().join("a").exists());
+    }
+
+    #[test]
+    fn stale_temporary_files_are_recognised_exactly() {
+        assert!(is_our_temp(".auth.json.magento-auth-123-0.tmp"));
+        assert!(is_our_temp(
+            "..auth.json.magento-auth.magento-auth-9-12.tmp"
+        ));
+        assert!(!is_our_temp("auth.json.magento-auth-123-0.tmp"));
+        assert!(!is_our_temp(".auth.json.magento-auth-123.tmp"));
+        assert!(!is_our_temp(".auth.json.magento-auth-x-0.tmp"));
+        assert!(!is_our_temp(".auth.json.tmp"));
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".auth.json.magento-auth-1-0.tmp"), "k").unwrap();
+        fs::write(dir.path().join(".keep.tmp"), "k").unwrap();
+        drop(DirLock::acquire(dir.path()).unwrap());
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, [".keep.tmp"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod composer;
 pub mod doctor;
 pub mod exec;
 pub mod exit;
+pub mod fault;
 pub mod files;
 pub mod harden;
 pub mod keys;

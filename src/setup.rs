@@ -333,14 +333,16 @@ fn write_locked(
     // the file as it is.
     state.entries.push(entry.clone());
     state::save(state_path, state)?;
+    crate::fault::point("setup:state-saved");
     ledger.records.push(Record {
         id: entry.id.clone(),
         fingerprint: entry.entry_sha256.clone(),
         ..record
     });
-    let written = ledger
-        .save()
-        .and_then(|()| files::write_atomic(target, &bytes, 0o600, Durability::Content));
+    let written = ledger.save().and_then(|()| {
+        crate::fault::point("setup:ledger-saved");
+        files::write_atomic(target, &bytes, 0o600, Durability::Content)
+    });
     if let Err(err) = written {
         ledger.take(&entry.id);
         ledger.save()?;
@@ -348,6 +350,7 @@ fn write_locked(
         state::save(state_path, state)?;
         return Err(err);
     }
+    crate::fault::point("setup:target-written");
     Ok(entry)
 }
 

@@ -9,6 +9,8 @@ mod cleanup;
 mod composer;
 mod doctor;
 mod exec;
+#[cfg(feature = "fault-points")]
+mod faults;
 mod help;
 mod keys;
 mod platforms;

@@ -1,0 +1,30 @@
+//! Named points where a test can stop the process, to prove that a job killed
+//! at any step loses nothing. Compiled in only with the `fault-points`
+//! feature; otherwise each point is an empty inline function.
+
+/// With `fault-points`: when `MAGENTO_AUTH_FAULT_POINT` names this point,
+/// write its name to the file `MAGENTO_AUTH_FAULT_SIGNAL` names and wait to
+/// be killed (aborting after 30 s if nobody does).
+#[cfg(feature = "fault-points")]
+pub fn point(name: &str) {
+    if std::env::var_os("MAGENTO_AUTH_FAULT_POINT").is_none_or(|wanted| wanted != name) {
+        return;
+    }
+    if let Some(signal) = std::env::var_os("MAGENTO_AUTH_FAULT_SIGNAL") {
+        let _ = std::fs::write(signal, name);
+    }
+    std::thread::sleep(std::time::Duration::from_secs(30));
+    std::process::abort();
+}
+
+#[cfg(not(feature = "fault-points"))]
+#[inline(always)]
+pub fn point(_name: &str) {}
+
+/// The point `write:<file>:<step>` inside an atomic write, named without
+/// allocating when the feature is off.
+#[inline(always)]
+pub fn write_point(_file: &str, _step: &str) {
+    #[cfg(feature = "fault-points")]
+    point(&format!("write:{_file}:{_step}"));
+}
