@@ -52,6 +52,7 @@ pub fn read_capped(path: &Path, cap: u64) -> Result<Option<Found>> {
             path.display(),
             cap / 1024
         ))
+        .with_hint("check what wrote it; move it out of the way, or choose another --mode")
         .into());
     }
     let mut file = File::open(path).map_err(|err| unusable(path, &err))?;
@@ -133,7 +134,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durability: Durability
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let (tmp_path, mut file) = create_temp(&dir, &name)?;
-    let result = (|| -> Result<()> {
+    let result = (|| -> std::io::Result<()> {
         set_mode(&file, mode)?;
         file.write_all(bytes)?;
         if durability != Durability::None {
@@ -147,7 +148,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durability: Durability
             sync_dir(&dir);
         }
         Ok(())
-    })();
+    })()
+    .map_err(|err| write_failure(&dir, &err));
     if result.is_err() {
         let _ = fs::remove_file(&tmp_path);
     }

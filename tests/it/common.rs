@@ -135,6 +135,33 @@ impl World {
         Outcome::from_output(child.wait_with_output().unwrap())
     }
 
+    /// The binary as an unprivileged user: root reads and writes anything,
+    /// so a test of permissions drops to `nobody` (and gives it the world)
+    /// when it runs as root.
+    pub fn unprivileged(&self, args: &[&str]) -> Command {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return self.command(args);
+        }
+        let status = Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(&self.root)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(BIN)
+            .args(args);
+        cmd.env_clear()
+            .current_dir(&self.project)
+            .stdin(Stdio::null());
+        for (name, value) in &self.vars {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
     /// Every file below the world's root, with its bytes.
     pub fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();

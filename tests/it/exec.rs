@@ -230,30 +230,6 @@ fn the_childs_command_line_holds_no_secret() {
     assert!(out.stdout.contains("exec"), "{}", out.stdout);
 }
 
-/// A command that runs the binary as an unprivileged user: root reads any
-/// process's /proc files, so the test drops to `nobody` when it is root.
-fn unprivileged(world: &World, args: &[&str]) -> Command {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return world.command(args);
-    }
-    let status = Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(&world.root)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(BIN)
-        .args(args);
-    cmd.env_clear().current_dir(&world.project);
-    for (name, value) in &world.vars {
-        cmd.env(name, value);
-    }
-    cmd
-}
-
 #[test]
 fn other_processes_of_the_user_cannot_read_the_keys_from_proc() {
     let world = World::new();
@@ -265,19 +241,16 @@ fn other_processes_of_the_user_cannot_read_the_keys_from_proc() {
         grep "^Max core file size" /proc/self/limits > "$1"
     "#;
     let own_limits = world.root.join("child-limits");
-    let mut cmd = unprivileged(
-        &world,
-        &[
-            "exec",
-            "--no-check",
-            "--",
-            "sh",
-            "-c",
-            script,
-            "sh",
-            own_limits.to_str().unwrap(),
-        ],
-    );
+    let mut cmd = world.unprivileged(&[
+        "exec",
+        "--no-check",
+        "--",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        own_limits.to_str().unwrap(),
+    ]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let out = Outcome::of(cmd).ok();
     assert!(!out.stdout.contains("environ-readable"), "{out:#?}");

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod bad_input;
 mod cleanup;
 mod composer;
 mod doctor;

@@ -1,0 +1,126 @@
+//! Bad input and hostile surroundings: each gets a clear message and a
+//! documented exit code, and no file changes.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use crate::common::*;
+
+fn refused_unchanged(world: &World, args: &[&str], needle: &str) {
+    let before = world.snapshot();
+    world
+        .run(args)
+        .code(3)
+        .stderr_has(needle)
+        .stderr_has("hint: ");
+    assert_eq!(world.snapshot(), before, "{args:?} changed a file");
+}
+
+#[test]
+fn a_huge_auth_json() {
+    let world = World::new();
+    let mut big = b"{\"x\": \"".to_vec();
+    big.resize(10 * 1024 * 1024, b'a');
+    big.extend_from_slice(b"\"}");
+    write_mode(&world.home_auth(), &big, 0o600);
+    refused_unchanged(&world, &["setup", "--no-check"], "is larger than 1024 KiB");
+}
+
+#[test]
+fn an_auth_json_that_is_a_directory() {
+    let world = World::new();
+    fs::create_dir_all(world.home_auth()).unwrap();
+    refused_unchanged(&world, &["setup", "--no-check"], "is not a regular file");
+}
+
+#[test]
+fn an_unreadable_auth_json() {
+    let world = World::new();
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o600);
+    let mut cmd = world.unprivileged(&["setup", "--no-check"]);
+    // Owned by nobody now; take reading away from its owner.
+    fs::set_permissions(world.home_auth(), fs::Permissions::from_mode(0o000)).unwrap();
+    let before = world.snapshot();
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = Outcome::of(cmd).code(3);
+    assert!(
+        out.stderr.contains("cannot read") && out.stderr.contains("Permission denied"),
+        "{out:#?}"
+    );
+    assert_eq!(world.snapshot(), before);
+}
+
+#[test]
+fn a_read_only_composer_home() {
+    let world = World::new();
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+    let mut cmd = world.unprivileged(&["setup", "--no-check"]);
+    fs::set_permissions(world.composer_home(), fs::Permissions::from_mode(0o555)).unwrap();
+    let before = world.snapshot();
+    let out = Outcome::of({
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    })
+    .code(3);
+    assert!(
+        out.stderr.contains("cannot write in") && out.stderr.contains("hint: "),
+        "{out:#?}"
+    );
+    assert_eq!(world.snapshot(), before);
+}
+
+#[test]
+fn a_full_disk() {
+    // A 256 KiB tmpfs in a private mount namespace, filled up.
+    let world = World::new();
+    let disk = world.root.join("disk");
+    fs::create_dir(&disk).unwrap();
+    let home = disk.join("composer");
+    let script = format!(
+        "mount -t tmpfs -o size=256k tmpfs {disk} || exit 99
+         mkdir {home} && printf '%s' '{{\"github-oauth\": {{}}}}' > {home}/auth.json
+         dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null
+         MAGENTO_AUTH_UNUSED=1 COMPOSER_HOME={home} {bin} setup --no-check; echo \"exit=$?\"
+         cat {home}/auth.json; echo; ls -a {home}",
+        disk = disk.display(),
+        home = home.display(),
+        bin = BIN
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", &script]).env_clear();
+    for (name, value) in &world.vars {
+        cmd.env(name, value);
+    }
+    let out = Outcome::of(cmd);
+    if out.code == 99 && std::env::var_os("CI").is_none() {
+        eprintln!("skipped: cannot mount a tmpfs here (CI, as root, can)");
+        return;
+    }
+    assert!(out.stdout.contains("exit=3"), "{out:#?}");
+    assert!(out.stderr.contains("No space left on device"), "{out:#?}");
+    assert!(
+        out.stdout.contains("{\"github-oauth\": {}}\n"),
+        "the original is intact: {out:#?}"
+    );
+    assert!(
+        !out.stdout.contains(".tmp"),
+        "no temporary file is left: {out:#?}"
+    );
+    assert!(!world.state_file().exists(), "no state is left");
+}
+
+#[test]
+fn keys_with_unicode_spaces_and_tabs() {
+    for (public, needle) in [
+        ("0123456789abcdef0123456789abcdeé", "got 32 characters"),
+        ("0123456789abcdef 123456789abcdef", "got 32 characters"),
+        ("0123456789abcdef\t123456789abcdef", "control character"),
+    ] {
+        let mut world = World::new();
+        world.set("MAGENTO_PUBLIC_KEY", public);
+        refused_unchanged(&world, &["setup", "--no-check"], needle);
+    }
+}
