@@ -52,8 +52,13 @@ pub fn env_file_entry(name: &str, value: &str) -> Result<String, Failure> {
 }
 
 fn env_file_entry_with(name: &str, value: &str, delimiter: &str) -> Result<String, Failure> {
-    let bad_name = name.is_empty() || name.contains(['=', '\r', '\n']) || name.contains("<<");
-    if bad_name || name.contains(delimiter) || value.contains(delimiter) {
+    // Names are ours (COMPOSER_AUTH, status, ...): letters, digits, `_`, `-`.
+    let bad_name = name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    // A CR before the newline would end the value early on Windows runners.
+    if bad_name || name.contains(delimiter) || value.contains(delimiter) || value.contains('\r') {
         return Err(Failure::bad_input(format!(
             "refusing to write {} to a GitHub environment file: it could inject other variables",
             if bad_name {

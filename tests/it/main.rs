@@ -15,4 +15,5 @@ mod faults;
 mod help;
 mod keys;
 mod platforms;
+mod properties;
 mod setup;

@@ -33,6 +33,9 @@ pub fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, String> {
             }
             (_, Some(h)) => {
                 let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                if name.is_empty() || delimiter.is_empty() {
+                    return Err(format!("invalid heredoc {line:?}"));
+                }
                 let mut value = Vec::new();
                 loop {
                     let Some(next) = lines.get(i) else {
