@@ -314,6 +314,14 @@ async function findBinary(env, actionDir = ACTION_DIR) {
     const downloaded = await fromRelease(env, version, expected, target, temp);
     if (downloaded) return downloaded;
   }
+  const own = cargoVersion(actionDir);
+  if (getInput(env, 'version') && own && version !== own) {
+    command(
+      'warning',
+      `magento-auth ${version} has no checksums in this action, so none is downloaded; ` +
+        `building the action's own source (${own}) instead`,
+    );
+  }
   return fromCargo(env, actionDir);
 }
 

@@ -327,6 +327,12 @@ test(
       assert.ok(!JSON.stringify(build.env).includes(keys.pub), 'the build never sees the keys');
       assert.equal(main.state.binary, path.join(job.actionDir, 'target', 'release', 'magento-auth'));
       assert.equal(staged.calls().length, 1);
+      assert.doesNotMatch(main.stdout, /::warning::/);
+      // A version the table does not know cannot be downloaded either; say what is built.
+      const other = await job.run('main', { version: '7.7.7', check: 'false' }, { PATH: `${bin}${path.delimiter}${process.env.PATH}` });
+      assert.equal(other.status, 0, other.stdout + other.stderr);
+      assert.match(other.stdout, /^::warning::magento-auth 7\.7\.7 has no checksums in this action/m);
+      assert.equal(cargo.calls().length, 2);
     } finally {
       await server.close();
     }
