@@ -1,0 +1,391 @@
+'use strict';
+// The launcher on its own, with stand-in binaries: how it finds the binary, what
+// reaches the binary, and how it talks to the runner. See github.test.js for the
+// real binary.
+
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { test } = require('node:test');
+
+const { Job, actionInputs, actionRuns, canaryKeys, copyAction, fakeProgram, parseFileCommands } = require('./harness');
+const { releaseTarget, assetName } = require('./launcher');
+
+const unix = process.platform !== 'win32';
+const target = releaseTarget();
+
+function withJob(options, fn) {
+  return async () => {
+    const job = new Job(options);
+    try {
+      await fn(job);
+    } finally {
+      job.cleanup();
+    }
+  };
+}
+
+/** A loopback server for release assets; records every path asked for. */
+async function releaseServer(files) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req.url);
+    const body = files[req.url];
+    if (body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-length': body.length }).end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    requests,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+test('parseFileCommands follows the runner: NAME=VALUE, heredocs, and what it refuses', () => {
+  const text = ['A=1=2', 'B<<EOF', 'line one', 'C=not a variable', 'EOF', '', 'D<<X', 'X', 'E<=x', ''].join('\n');
+  assert.deepEqual(parseFileCommands(text), [
+    ['A', '1=2'],
+    ['B', 'line one\nC=not a variable'],
+    ['D', ''],
+    ['E<', 'x'],
+  ]);
+  assert.throws(() => parseFileCommands('F<<EOF\nno end\n'), /delimiter not found/);
+  assert.throws(() => parseFileCommands('just text\n'), /invalid/);
+  assert.throws(() => parseFileCommands('<<EOF\nx\nEOF\n'), /invalid/);
+});
+
+test('action.yml: node24 with main, post and post-if always(); inputs and outputs documented', () => {
+  const runs = actionRuns();
+  assert.equal(runs.using, 'node24');
+  assert.equal(runs.postIf, 'always()');
+  assert.ok(fs.existsSync(path.join(__dirname, '..', runs.main)));
+  assert.ok(fs.existsSync(path.join(__dirname, '..', runs.post)));
+  assert.deepEqual(Object.keys(actionInputs()).sort(), [
+    'binary',
+    'check',
+    'mode',
+    'on-missing',
+    'private-key',
+    'public-key',
+    'repository-url',
+    'require-packages',
+    'version',
+    'working-directory',
+  ]);
+  const text = fs.readFileSync(path.join(__dirname, '..', 'action.yml'), 'utf8');
+  for (const name of [...Object.keys(actionInputs()), 'status', 'auth-file']) {
+    assert.match(text, new RegExp(`^ {2}${name}:\\n {4}description: \\S`, 'm'), `${name} is documented`);
+  }
+});
+
+test(
+  'inputs reach the binary only as environment variables, and post runs cleanup without keys',
+  { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
+  withJob({}, async (job) => {
+    const fake = fakeProgram(job.root, 'magento-auth');
+    const keys = canaryKeys();
+    const main = await job.run('main', {
+      'public-key': keys.pub,
+      'private-key': keys.priv,
+      mode: 'project',
+      'working-directory': 'app',
+      'repository-url': 'https://repo.example.test',
+      check: 'false',
+      'require-packages': 'magento/product-enterprise-edition\n  vendor/a, vendor/b,,\n',
+      'on-missing': 'skip',
+      binary: fake.file,
+    });
+    assert.equal(main.status, 0, main.stdout + main.stderr);
+    const post = await job.run('post', { binary: fake.file });
+    assert.equal(post.status, 0, post.stdout + post.stderr);
+
+    const [setup, cleanup] = fake.calls();
+    assert.deepEqual(setup.args, ['setup']);
+    assert.deepEqual(cleanup.args, ['cleanup']);
+    assert.equal(setup.env.MAGENTO_PUBLIC_KEY, keys.pub);
+    assert.equal(setup.env.MAGENTO_PRIVATE_KEY, keys.priv);
+    assert.equal(setup.env.MAGENTO_AUTH_MODE, 'project');
+    assert.equal(setup.env.MAGENTO_AUTH_WORKING_DIR, 'app');
+    assert.equal(setup.env.MAGENTO_AUTH_REPO_URL, 'https://repo.example.test');
+    assert.equal(setup.env.MAGENTO_AUTH_REQUIRE_PACKAGES, 'magento/product-enterprise-edition,vendor/a,vendor/b');
+    assert.equal(setup.env.MAGENTO_AUTH_ON_MISSING, 'skip');
+    assert.equal(setup.env.MAGENTO_AUTH_NO_CHECK, 'true');
+    assert.equal(setup.env.MAGENTO_AUTH_WARN_ONLY, undefined);
+    for (const call of [setup, cleanup]) {
+      assert.equal(call.env.MAGENTO_AUTH_CI, 'github');
+      assert.deepEqual(
+        Object.keys(call.env).filter((k) => /^INPUT_/i.test(k)),
+        [],
+        'no INPUT_* reaches the binary',
+      );
+    }
+    assert.equal(cleanup.env.MAGENTO_PUBLIC_KEY, undefined);
+    assert.equal(cleanup.env.MAGENTO_PRIVATE_KEY, undefined);
+    assert.equal(cleanup.env.STATE_binary, fake.file, 'post gets the state main saved');
+    for (const text of [main.stdout, main.stderr, post.stdout, post.stderr, main.raw.state]) {
+      assert.ok(!text.includes(keys.pub) && !text.includes(keys.priv));
+    }
+  }),
+);
+
+test(
+  'check: warn and true map to the binary options; empty inputs set nothing',
+  { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
+  withJob({}, async (job) => {
+    const fake = fakeProgram(job.root, 'magento-auth');
+    assert.equal((await job.run('main', { check: 'warn', binary: fake.file })).status, 0);
+    assert.equal((await job.run('main', { check: 'true', mode: '', 'on-missing': '', binary: fake.file })).status, 0);
+    const [warn, checked] = fake.calls();
+    assert.equal(warn.env.MAGENTO_AUTH_WARN_ONLY, 'true');
+    assert.equal(warn.env.MAGENTO_AUTH_NO_CHECK, undefined);
+    assert.equal(checked.env.MAGENTO_AUTH_WARN_ONLY, undefined);
+    assert.equal(checked.env.MAGENTO_AUTH_NO_CHECK, undefined);
+    for (const name of [
+      'MAGENTO_PUBLIC_KEY',
+      'MAGENTO_PRIVATE_KEY',
+      'MAGENTO_AUTH_MODE',
+      'MAGENTO_AUTH_ON_MISSING',
+      'MAGENTO_AUTH_WORKING_DIR',
+      'MAGENTO_AUTH_REPO_URL',
+      'MAGENTO_AUTH_REQUIRE_PACKAGES',
+    ]) {
+      assert.equal(checked.env[name], undefined, `${name} is not set for an empty input`);
+    }
+  }),
+);
+
+test(
+  'an invalid check value fails before the binary runs',
+  { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
+  withJob({}, async (job) => {
+    const fake = fakeProgram(job.root, 'magento-auth');
+    const main = await job.run('main', { check: 'maybe', binary: fake.file });
+    assert.equal(main.status, 1);
+    assert.match(main.stdout, /^::error::the check input must be true, false or warn/m);
+    assert.deepEqual(fake.calls(), []);
+  }),
+);
+
+test(
+  'main saves the binary in GITHUB_STATE as a heredoc with a fresh delimiter; exit codes are the binary\'s',
+  { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
+  withJob({}, async (job) => {
+    const fake = fakeProgram(job.root, 'magento-auth');
+    const first = await job.run('main', { binary: fake.file, check: 'false' }, { FAKE_EXIT: '5' });
+    const second = await job.run('main', { binary: fake.file, check: 'false' });
+    assert.equal(first.status, 5);
+    assert.equal(second.status, 0);
+    const shape = /^binary<<(ghadelimiter_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\r?\n(.*)\r?\n\1\r?\n$/;
+    const a = shape.exec(first.raw.state);
+    const b = shape.exec(second.raw.state);
+    assert.ok(a && b, `state is in heredoc form: ${JSON.stringify(first.raw.state)}`);
+    assert.notEqual(a[1], b[1], 'each write gets a new delimiter');
+    assert.equal(first.state.binary, fake.file);
+    const post = await job.run('post', {}, { FAKE_EXIT: '3' });
+    assert.equal(post.status, 3);
+    assert.deepEqual(fake.calls().at(-1).args, ['cleanup']);
+  }),
+);
+
+test(
+  'post with nothing from main runs nothing and succeeds',
+  withJob({}, async (job) => {
+    const post = await job.run('post');
+    assert.equal(post.status, 0, post.stdout + post.stderr);
+    assert.match(post.stdout, /nothing to clean up/);
+  }),
+);
+
+test(
+  'a binary input that is not a file fails main clearly; post is harmless',
+  withJob({}, async (job) => {
+    const missing = path.join(job.root, 'no-such-binary');
+    const main = await job.run('main', { binary: missing });
+    assert.equal(main.status, 1);
+    assert.match(main.stdout, /^::error::the binary input names .*no-such-binary, which is not a file/m);
+    assert.deepEqual(main.state, {});
+    const post = await job.run('post', {});
+    assert.equal(post.status, 0);
+  }),
+);
+
+test(
+  'with no binary input the tool cache copy is used',
+  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
+  withJob({}, async (job) => {
+    const actionDir = copyAction(job.mkdir('action-copy'), { default: '9.9.9', versions: {} });
+    const cacheDir = path.join(job.toolCache, 'magento-auth', '9.9.9', process.arch);
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const fake = fakeProgram(cacheDir, 'magento-auth');
+    job.actionDir = actionDir;
+    const main = await job.run('main', { check: 'false' });
+    assert.equal(main.status, 0, main.stdout + main.stderr);
+    assert.equal(fake.calls().length, 1);
+    assert.equal(main.state.binary, fake.file);
+  }),
+);
+
+test(
+  'a release download is checked against the table, run, and kept in the tool cache',
+  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
+  withJob({}, async (job) => {
+    const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
+    const bytes = fs.readFileSync(staged.file);
+    const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+    const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: bytes });
+    try {
+      job.actionDir = copyAction(job.mkdir('action-copy'), {
+        default: '9.9.9',
+        versions: { '9.9.9': { [target]: sha } },
+      });
+      const env = { GITHUB_ACTION_REPOSITORY: 'example/magento-auth', MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base };
+      const main = await job.run('main', { check: 'false' }, env);
+      assert.equal(main.status, 0, main.stdout + main.stderr);
+      assert.deepEqual(server.requests, [`/v9.9.9/${assetName(target)}`]);
+      const cached = path.join(job.toolCache, 'magento-auth', '9.9.9', process.arch, 'magento-auth');
+      assert.equal(main.state.binary, cached);
+      assert.ok(fs.existsSync(`${path.dirname(cached)}.complete`));
+      assert.equal(staged.calls().length, 1, 'the downloaded copy ran (it records where the staged one does)');
+      // The next job on this runner finds it in the tool cache: no second download.
+      const again = await job.run('main', { check: 'false' }, env);
+      assert.equal(again.status, 0);
+      assert.equal(server.requests.length, 1);
+    } finally {
+      await server.close();
+    }
+  }),
+);
+
+test(
+  'a checksum mismatch refuses the download before anything runs',
+  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
+  withJob({}, async (job) => {
+    const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
+    const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: fs.readFileSync(staged.file) });
+    const bin = job.mkdir('bin');
+    const cargo = fakeProgram(bin, 'cargo');
+    try {
+      job.actionDir = copyAction(job.mkdir('action-copy'), {
+        default: '9.9.9',
+        versions: { '9.9.9': { [target]: '0'.repeat(64) } },
+      });
+      const main = await job.run(
+        'main',
+        { check: 'false' },
+        {
+          GITHUB_ACTION_REPOSITORY: 'example/magento-auth',
+          MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base,
+          PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+        },
+      );
+      assert.equal(main.status, 1);
+      assert.match(main.stdout, /^::error::checksum mismatch for .*: expected SHA-256 0{64}, got [0-9a-f]{64}; refusing to run it/m);
+      assert.equal(server.requests.length, 1);
+      assert.deepEqual(staged.calls(), [], 'the downloaded file never ran');
+      assert.deepEqual(cargo.calls(), [], 'no fallback to a build either');
+      assert.deepEqual(main.state, {});
+      assert.deepEqual(fs.readdirSync(job.toolCache), [], 'nothing kept in the tool cache');
+      assert.deepEqual(fs.readdirSync(job.runnerTemp), [], 'no partial download left behind');
+    } finally {
+      await server.close();
+    }
+  }),
+);
+
+test(
+  'an empty checksum table means no download: cargo build --release --locked in the action directory, without the keys',
+  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
+  withJob({}, async (job) => {
+    const server = await releaseServer({});
+    const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
+    const bin = job.mkdir('bin');
+    const cargo = fakeProgram(bin, 'cargo', { produce: { from: staged.file, name: 'magento-auth' } });
+    try {
+      job.actionDir = copyAction(job.mkdir('action-copy'), { default: null, versions: {} });
+      const keys = canaryKeys();
+      const main = await job.run(
+        'main',
+        { 'public-key': keys.pub, 'private-key': keys.priv, check: 'false' },
+        {
+          GITHUB_ACTION_REPOSITORY: 'example/magento-auth',
+          MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base,
+          PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+        },
+      );
+      assert.equal(main.status, 0, main.stdout + main.stderr);
+      assert.deepEqual(server.requests, []);
+      const [build] = cargo.calls();
+      assert.deepEqual(build.args, ['build', '--release', '--locked']);
+      assert.equal(fs.realpathSync(build.cwd), fs.realpathSync(job.actionDir));
+      assert.ok(!JSON.stringify(build.env).includes(keys.priv), 'the build never sees the keys');
+      assert.ok(!JSON.stringify(build.env).includes(keys.pub), 'the build never sees the keys');
+      assert.equal(main.state.binary, path.join(job.actionDir, 'target', 'release', 'magento-auth'));
+      assert.equal(staged.calls().length, 1);
+      assert.doesNotMatch(main.stdout, /::warning::/);
+      // A version the table does not know cannot be downloaded either; say what is built.
+      const other = await job.run('main', { version: '7.7.7', check: 'false' }, { PATH: `${bin}${path.delimiter}${process.env.PATH}` });
+      assert.equal(other.status, 0, other.stdout + other.stderr);
+      assert.match(other.stdout, /^::warning::magento-auth 7\.7\.7 has no checksums in this action/m);
+      assert.equal(cargo.calls().length, 2);
+    } finally {
+      await server.close();
+    }
+  }),
+);
+
+test(
+  'the test-only release base is refused unless it is a loopback address',
+  { skip: !target && 'no release target for this platform' },
+  withJob({}, async (job) => {
+    job.actionDir = copyAction(job.mkdir('action-copy'), {
+      default: '9.9.9',
+      versions: { '9.9.9': { [target]: '0'.repeat(64) } },
+    });
+    const main = await job.run(
+      'main',
+      { check: 'false' },
+      { MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: 'http://example.com', GITHUB_ACTION_REPOSITORY: 'example/magento-auth' },
+    );
+    assert.equal(main.status, 1);
+    assert.match(main.stdout, /may only point at a loopback address/);
+  }),
+);
+
+test(
+  'scripts/update-checksums puts a release\'s SHA256SUMS into the table and refuses an incomplete one',
+  { skip: !unix && 'runs the script through its shebang' },
+  withJob({}, async (job) => {
+    const { spawnSync } = require('node:child_process');
+    const script = path.join(__dirname, '..', 'scripts', 'update-checksums');
+    const table = path.join(job.root, 'checksums.json');
+    fs.writeFileSync(table, JSON.stringify({ default: null, versions: {} }));
+    const targets = [
+      'x86_64-unknown-linux-musl',
+      'aarch64-unknown-linux-musl',
+      'x86_64-apple-darwin',
+      'aarch64-apple-darwin',
+      'x86_64-pc-windows-msvc',
+    ];
+    const sha = (i) => String(i).repeat(64);
+    const lines = targets.map((t, i) => `${sha(i + 1)}  ${assetName(t)}`);
+    const sums = path.join(job.root, 'SHA256SUMS');
+    fs.writeFileSync(sums, `${lines.join('\n')}\n`);
+    const ok = spawnSync(script, ['1.2.3', sums, table], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    const written = JSON.parse(fs.readFileSync(table, 'utf8'));
+    assert.equal(written.default, '1.2.3');
+    assert.deepEqual(Object.keys(written.versions['1.2.3']).sort(), [...targets].sort());
+    assert.equal(written.versions['1.2.3']['x86_64-pc-windows-msvc'], sha(5));
+    fs.writeFileSync(sums, `${lines.slice(1).join('\n')}\n`);
+    const incomplete = spawnSync(script, ['1.2.4', sums, table], { encoding: 'utf8' });
+    assert.equal(incomplete.status, 1);
+    assert.match(incomplete.stderr, /lacks x86_64-unknown-linux-musl/);
+    assert.equal(JSON.parse(fs.readFileSync(table, 'utf8')).versions['1.2.4'], undefined);
+  }),
+);
