@@ -312,6 +312,17 @@ fn io_error(io: &std::io::Error, via_proxy: bool) -> (NetKind, String) {
     } else {
         NetKind::Connect
     };
+    // std reports a getaddrinfo failure with this text and no kind of its own.
+    if io.to_string().contains("failed to lookup address") {
+        return if via_proxy {
+            (
+                NetKind::Proxy,
+                "the proxy's host name does not resolve".into(),
+            )
+        } else {
+            (NetKind::Dns, "the host name does not resolve".into())
+        };
+    }
     match io.kind() {
         K::TimedOut | K::WouldBlock => (
             NetKind::Timeout,

@@ -2,7 +2,10 @@
 //! in its own HOME and temp directories with the ambient CI environment scrubbed.
 
 mod common;
+mod fake_repo;
+mod proxy;
 
+mod check;
 mod cleanup;
 mod doctor;
 mod exec;
