@@ -53,7 +53,14 @@ pub fn prepare(
         }
     };
     if !no_check {
-        check::run(&repo, &keys, check_args, reporter)?;
+        check::run_in(
+            &repo,
+            &keys,
+            check_args,
+            &repo_args.working_dir,
+            true,
+            reporter,
+        )?;
     }
     let state_path = state::locate(platform_args.state_file.as_deref(), platform);
     Ok(Some(Prepared {

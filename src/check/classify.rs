@@ -151,13 +151,17 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
         429 | 500..=599 => Verdict::new(
             Status::Unreachable,
             format!(
-                "{url} answered HTTP {status}{} after {} attempt(s){said}",
+                "{url} answered HTTP {status}{} after {} attempt(s){}{said}",
                 if status == 429 {
                     " (too many requests)"
                 } else {
                     ""
                 },
-                ctx.attempts
+                ctx.attempts,
+                reply
+                    .retry_after
+                    .map(|d| format!("; it asked to retry after {} s", d.as_secs()))
+                    .unwrap_or_default()
             ),
             "the repository is failing or limiting requests: try again later, or raise \
              --retries and --timeout",

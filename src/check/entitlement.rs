@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::classify::{Status, Verdict};
 use super::http::Reply;
+use super::listing::listed;
 
 /// How entitlement requests are made, so the logic can be tested alone.
 pub trait Fetch {
@@ -99,14 +100,8 @@ fn inline(doc: &Map<String, Value>, name: &str) -> bool {
 
 /// A Composer 2 metadata file lists at least one version of `name`.
 fn has_versions(body: &[u8], name: &str) -> bool {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return false;
-    };
-    match value.get("packages").and_then(|p| p.get(name)) {
-        Some(Value::Array(list)) => !list.is_empty(),
-        Some(Value::Object(map)) => !map.is_empty(),
-        _ => false,
-    }
+    let wanted = [name.to_string()];
+    listed(body, "packages", &wanted).is_some_and(|found| !found.is_empty())
 }
 
 /// The Composer 1 layout: names in `providers` inline or in each
@@ -119,17 +114,17 @@ fn providers(
     fetch: &mut dyn Fetch,
     seen: &mut BTreeSet<String>,
 ) -> Result<(), Verdict> {
-    let mut take = |listing: &Map<String, Value>, wanted: &mut Vec<String>| {
-        wanted.retain(|name| {
-            let found = listing.contains_key(name);
-            if found {
-                seen.insert(name.clone());
-            }
-            !found
-        });
+    let mut take = |found: Vec<String>, wanted: &mut Vec<String>| {
+        wanted.retain(|name| !found.contains(name));
+        seen.extend(found);
     };
     if let Some(inline) = doc.get("providers").and_then(Value::as_object) {
-        take(inline, wanted);
+        let found = wanted
+            .iter()
+            .filter(|name| inline.contains_key(name.as_str()))
+            .cloned()
+            .collect();
+        take(found, wanted);
     }
     let Some(includes) = doc.get("provider-includes").and_then(Value::as_object) else {
         return Ok(());
@@ -169,13 +164,8 @@ fn providers(
                 });
             }
         }
-        let listing = serde_json::from_slice::<Value>(&reply.body).ok();
-        match listing
-            .as_ref()
-            .and_then(|v| v.get("providers"))
-            .and_then(Value::as_object)
-        {
-            Some(listing) => take(listing, wanted),
+        match listed(&reply.body, "providers", wanted) {
+            Some(found) => take(found, wanted),
             None => {
                 return Err(Verdict {
                     status: Status::Unreachable,

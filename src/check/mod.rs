@@ -9,6 +9,7 @@ pub mod command;
 pub mod download_token;
 pub mod entitlement;
 pub mod http;
+pub mod listing;
 pub mod noproxy;
 pub mod packages;
 pub mod trust;

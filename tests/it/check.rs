@@ -230,7 +230,10 @@ fn retry_after_beyond_the_timeout_is_not_waited_for() {
         vec![Answer::new(429, "slow down").header("Retry-After", "3600")],
     );
     let (outcome, json) = scene.check_json(&["--timeout", "5"]);
-    outcome.code(6).stderr_has("HTTP 429");
+    outcome
+        .code(6)
+        .stderr_has("HTTP 429")
+        .stderr_has("asked to retry after 3600 s");
     assert_eq!(json["attempts"], 1);
     assert_eq!(scene.repo.requests().len(), 1);
 }
@@ -626,4 +629,41 @@ fn the_download_token_pair_is_checked_with_basic_auth() {
     let (outcome, json) = scene.check_json(&args);
     outcome.code(4).stderr_has("MAGENTO_DOWNLOAD_TOKEN");
     assert_eq!(json["status"], "invalid-keys");
+}
+
+#[test]
+fn an_oversized_body_is_cut_off() {
+    let scene = Scene::new();
+    let mut body = br#"{"packages":[],"x":""#.to_vec();
+    body.resize(5 * 1024 * 1024, b'a');
+    scene
+        .repo
+        .route("/packages.json", vec![Answer::new(200, body)]);
+    let (outcome, json) = scene.check_json(&[]);
+    outcome.code(6).stderr_has("larger than 4 MiB");
+    assert_eq!(json["status"], "unreachable");
+}
+
+#[test]
+fn setup_checks_the_project_s_commerce_packages_by_default() {
+    let scene = Scene::new();
+    serve_composer1(&scene.repo, &[CE]);
+    std::fs::write(
+        scene.world.project.join("composer.json"),
+        format!(r#"{{"require":{{"{EE}":"2.4.7","php":"^8.2"}}}}"#),
+    )
+    .unwrap();
+    let url = scene.repo.url();
+    let before = scene.world.snapshot();
+    scene
+        .world
+        .run(&["setup", "--repo-url", &url])
+        .code(5)
+        .stderr_has(EE);
+    assert_eq!(scene.world.snapshot(), before);
+    scene
+        .world
+        .run(&["setup", "--repo-url", &url, "--require-package", "none"])
+        .ok();
+    scene.world.run(&["cleanup"]).ok();
 }
