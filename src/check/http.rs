@@ -18,6 +18,9 @@ use crate::secret::Secret;
 /// The largest body read; repository documents are far smaller.
 pub const BODY_CAP: u64 = 4 * 1024 * 1024;
 
+/// The longest one connection attempt may take, within the overall timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What went wrong below HTTP, by the name a user can act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetKind {
@@ -198,6 +201,8 @@ impl Client {
             .header("Accept", "application/json")
             .config()
             .timeout_global(Some(remaining))
+            // A dropped SYN should leave time for a retry.
+            .timeout_connect(Some(remaining.min(CONNECT_TIMEOUT)))
             .build();
         if let Some(auth) = auth
             && auth.authority.eq_ignore_ascii_case(&url.authority)

@@ -667,3 +667,27 @@ fn setup_checks_the_project_s_commerce_packages_by_default() {
         .ok();
     scene.world.run(&["cleanup"]).ok();
 }
+
+#[test]
+fn credentials_never_go_to_another_host_named_by_packages_json() {
+    let scene = Scene::new();
+    let elsewhere = FakeRepo::https(&scene.ca);
+    serve_composer2(&elsewhere, &[CE], false);
+    let root = serde_json::json!({
+        "packages": [],
+        "metadata-url": format!("{}/p2/%package%.json", elsewhere.url()),
+    });
+    scene
+        .repo
+        .route("/packages.json", vec![Answer::json(200, &root)]);
+    let (outcome, json) = scene.check_json(&["--require-package", CE]);
+    outcome.ok();
+    assert_eq!(
+        json["packages"],
+        serde_json::json!([{"name": CE, "visible": true}])
+    );
+    let got = elsewhere.requests();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].path, format!("/p2/{CE}.json"));
+    assert_eq!(got[0].authorization, None, "the keys went to another host");
+}
