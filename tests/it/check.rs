@@ -453,14 +453,16 @@ fn missing_keys_fail_or_skip() {
 
 #[test]
 fn malformed_keys_are_refused_before_any_request() {
-    let scene = Scene::new();
-    let mut world = World::new();
-    world.set("MAGENTO_PUBLIC_KEY", "tooshort");
-    // The default host wants Marketplace-shaped keys: no request is made.
-    let outcome = world.run(&["check", "--json"]);
-    let json = json_object(&outcome);
+    let mut scene = Scene::new();
+    serve_composer1(&scene.repo, &[CE]);
+    // A control character is refused for any host, not only repo.magento.com.
+    scene
+        .world
+        .set("MAGENTO_PUBLIC_KEY", "c4n4rypub11c01234\u{7}56789abcdef");
+    let (outcome, json) = scene.check_json(&[]);
     outcome.code(3).stderr_has("MAGENTO_PUBLIC_KEY");
     assert_eq!(json["status"], "malformed-keys");
+    assert_eq!(json["attempts"], 0);
     assert!(scene.repo.requests().is_empty());
 }
 
