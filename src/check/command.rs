@@ -16,6 +16,21 @@ use crate::report::Reporter;
 
 /// Run the check command; the exit code on success, a [`Failure`] otherwise.
 pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<u8> {
+    let report = outcome(args, reporter)?;
+    if args.json {
+        reporter.data(&report.to_json());
+    } else if report.status == Status::Skipped {
+        reporter.info(&format!("skipped: {}", report.message));
+    } else {
+        super::say(&report, reporter);
+    }
+    report.into_result()?;
+    Ok(0)
+}
+
+/// Everything the check command finds, printing nothing but notices: every
+/// outcome of the SPEC's table is a report; an `Err` is bad input or I/O.
+pub fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
     let repo = RepoUrl::parse(&args.repo.repo_url)?;
     let mut report = match report(args, &repo, reporter) {
         Ok(report) => report,
@@ -33,15 +48,7 @@ pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<u8> {
     if args.download_token && report.status == Status::Ok {
         download_token::check(args, &mut report, reporter)?;
     }
-    if args.json {
-        reporter.data(&report.to_json());
-    } else if report.status == Status::Skipped {
-        reporter.info(&format!("skipped: {}", report.message));
-    } else {
-        super::say(&report, reporter);
-    }
-    report.into_result()?;
-    Ok(0)
+    Ok(report)
 }
 
 fn report(
