@@ -30,7 +30,7 @@ use crate::report::Reporter;
 pub fn run(cli: &Cli, reporter: &mut dyn Reporter) -> Result<u8> {
     match &cli.command {
         Command::Setup(args) => setup::run(args, reporter).map(|()| 0),
-        Command::Check(args) => check::command::run(args, reporter),
+        Command::Check(args) => check::command::run(args, reporter).map(|_| 0),
         Command::Cleanup(args) => cleanup::run(args, reporter).map(|()| 0),
         Command::Exec(args) => exec::run(args, reporter),
         Command::Doctor(args) => doctor::run(args, reporter).map(|()| 0),

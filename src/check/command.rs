@@ -14,8 +14,10 @@ use crate::exit::Failure;
 use crate::keys::{self, Intake, Keys};
 use crate::report::Reporter;
 
-/// Run the check command; the exit code on success, a [`Failure`] otherwise.
-pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<u8> {
+/// Run the check command and say how it went. `Ok` holds a report whose
+/// status exits 0 (`ok`, `skipped`); every other outcome is a [`Failure`]
+/// with its status, exit code and hint.
+pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
     let report = outcome(args, reporter)?;
     if args.json {
         reporter.data(&report.to_json());
@@ -24,8 +26,8 @@ pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<u8> {
     } else {
         super::say(&report, reporter);
     }
-    report.into_result()?;
-    Ok(0)
+    report.clone().into_result()?;
+    Ok(report)
 }
 
 /// Everything the check command finds, printing nothing but notices: every
