@@ -70,7 +70,9 @@ pub fn visibility(
                 200 if has_versions(&reply.body, name) => {
                     seen.insert(name.clone());
                 }
-                200 | 404 => {}
+                // The root answered 200 to these keys: a package they may not
+                // see is missing (404) or refused (403), not a key problem.
+                200 | 403 | 404 => {}
                 _ => return Err(fetch.refuse(&url, &reply)),
             }
         } else if has_listing {
@@ -326,6 +328,8 @@ mod tests {
         assert_eq!(asked.len(), 2);
         let (out, _) = run(doc, &[("https://r.test/p2/a/b.json", 500, "")], &["a/b"]);
         assert!(out.is_err());
+        let (out, _) = run(doc, &[("https://r.test/p2/a/b.json", 403, "")], &["a/b"]);
+        assert_eq!(out.unwrap(), [("a/b".to_string(), false)]);
     }
 
     #[test]
