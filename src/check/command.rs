@@ -18,7 +18,15 @@ use crate::report::Reporter;
 /// status exits 0 (`ok`, `skipped`); every other outcome is a [`Failure`]
 /// with its status, exit code and hint.
 pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
-    let report = outcome(args, reporter)?;
+    let report = match outcome(args, reporter) {
+        Ok(report) => report,
+        Err(err) => {
+            if args.json {
+                reporter.data(&error_json(args, &err));
+            }
+            return Err(err);
+        }
+    };
     if args.json {
         reporter.data(&report.to_json());
     } else if report.status == Status::Skipped {
@@ -119,4 +127,24 @@ fn composer_credentials(
         args.keys.public_key_env, args.keys.private_key_env
     ));
     Some(Keys { public, private })
+}
+
+/// `--json` output for an error outside the table (a bad option, I/O), so
+/// that scripts always get one object: status `error`.
+fn error_json(args: &CheckCommandArgs, err: &anyhow::Error) -> String {
+    let (_, hint) = crate::exit::classify(err);
+    // The URL as given is not echoed: it may be the one refused for holding
+    // credentials.
+    let repository = RepoUrl::parse(&args.repo.repo_url).ok().map(|r| r.base());
+    serde_json::json!({
+        "status": "error",
+        "repository": repository,
+        "http_status": null,
+        "attempts": 0,
+        "duration_ms": 0,
+        "packages": [],
+        "message": format!("{err:#}"),
+        "hint": hint,
+    })
+    .to_string()
 }

@@ -693,3 +693,23 @@ fn credentials_never_go_to_another_host_named_by_packages_json() {
     assert_eq!(got[0].path, format!("/p2/{CE}.json"));
     assert_eq!(got[0].authorization, None, "the keys went to another host");
 }
+
+#[test]
+fn json_is_printed_for_errors_outside_the_table_too() {
+    let scene = Scene::new();
+    let missing = scene.world.root.join("no-such-ca.pem");
+    let (outcome, json) = scene.check_json(&["--ca-file", missing.to_str().unwrap()]);
+    outcome.code(3).stderr_has("--ca-file");
+    assert_eq!(json["status"], "error");
+    assert_eq!(json["repository"], scene.repo.url());
+    let outcome = scene.world.run(&[
+        "check",
+        "--json",
+        "--repo-url",
+        "https://user:s3cr3tpass@repo.example.com",
+    ]);
+    let json = json_object(&outcome);
+    assert_eq!(outcome.code, 3);
+    assert!(json["repository"].is_null());
+    assert!(!outcome.stdout.contains("s3cr3tpass"), "{outcome:#?}");
+}
