@@ -286,6 +286,17 @@ fn net_error(err: ureq::Error, via_proxy: bool) -> NetError {
             "the proxy's host name does not resolve".into(),
         ),
         E::HostNotFound => (NetKind::Dns, "the host name does not resolve".into()),
+        E::Timeout(ureq::Timeout::Resolve) => (
+            NetKind::Timeout,
+            "resolving the host name took too long".into(),
+        ),
+        E::Timeout(ureq::Timeout::Connect) => (
+            NetKind::Timeout,
+            format!(
+                "no connection{} in the time allowed",
+                if via_proxy { " to the proxy" } else { "" }
+            ),
+        ),
         E::Timeout(_) => (
             NetKind::Timeout,
             "no answer within the time allowed (--timeout)".into(),
