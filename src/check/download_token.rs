@@ -36,8 +36,9 @@ pub fn check(
         report.message =
             format!("--download-token needs {MAGEID} and {TOKEN}, and they are not both set");
         report.hint = Some(
-            "the MAGEID and the download access token are in Commerce Marketplace, My Profile, \
-             Access Keys; pass them from masked secrets"
+            "your MAGEID is shown top left of your magento.com account page; the token is made \
+             under My Account, Account Settings, Downloads Access Token; pass both from masked \
+             secrets"
                 .into(),
         );
         return Ok(());
@@ -72,7 +73,8 @@ pub fn check(
             report.message = format!("{url_text} rejected {MAGEID} and {TOKEN} (HTTP 401)");
             report.hint = Some(
                 "the MAGEID is the username and the download access token the password; \
-                 check both in Commerce Marketplace, My Profile, Access Keys"
+                 generating a new token (magento.com, My Account, Account Settings, Downloads \
+                 Access Token) replaces and disables the old one"
                     .into(),
             );
         }
