@@ -627,6 +627,13 @@ fn the_download_token_pair_is_checked_with_basic_auth() {
     assert_eq!(json["status"], "ok");
     assert!(!adobe.requests()[0].raw_path.contains("MAG123456"));
 
+    scene.world.unset("MAGENTO_MAGEID");
+    let (outcome, json) = scene.check_json(&args);
+    outcome.code(3).stderr_has("MAGENTO_MAGEID");
+    assert_eq!(json["status"], "missing-keys");
+    assert_eq!(adobe.requests().len(), 1);
+
+    scene.world.set("MAGENTO_MAGEID", "MAG123456");
     scene.world.set("MAGENTO_DOWNLOAD_TOKEN", "wrongtoken");
     let (outcome, json) = scene.check_json(&args);
     outcome.code(4).stderr_has("MAGENTO_DOWNLOAD_TOKEN");
