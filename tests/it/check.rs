@@ -720,3 +720,19 @@ fn json_is_printed_for_errors_outside_the_table_too() {
     assert!(json["repository"].is_null());
     assert!(!outcome.stdout.contains("s3cr3tpass"), "{outcome:#?}");
 }
+
+#[test]
+fn packages_json_cannot_send_the_check_to_plain_http() {
+    let scene = Scene::new();
+    let root = serde_json::json!({
+        "packages": [],
+        "metadata-url": "http://repo.example.com/p2/%package%.json",
+    });
+    scene
+        .repo
+        .route("/packages.json", vec![Answer::json(200, &root)]);
+    let (outcome, json) = scene.check_json(&["--require-package", CE]);
+    outcome.code(6).stderr_has("plain http");
+    assert_eq!(json["status"], "unreachable");
+    assert_eq!(json["attempts"], 1);
+}
