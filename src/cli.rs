@@ -249,6 +249,10 @@ pub struct CheckCommandArgs {
     #[arg(long)]
     pub download_token: bool,
 
+    /// Where --download-token checks the pair (for tests and mirrors)
+    #[arg(long, value_name = "URL", hide = true)]
+    pub download_token_url: Option<String>,
+
     #[command(flatten)]
     pub keys: KeyArgs,
     #[command(flatten)]

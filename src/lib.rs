@@ -77,19 +77,15 @@ fn dispatch(cli: &Cli, reporter: &mut dyn Reporter) -> Result<(u8, Summary)> {
     };
     match &cli.command {
         Command::Setup(args) => setup::run(args, reporter).map(|summary| (0, summary)),
-        Command::Check(args) => {
-            let policy = setup::CheckPolicy::Enforce;
-            let prepared = setup::prepare(
-                &args.keys,
-                &args.repo,
-                &args.check,
-                &args.platform,
-                policy,
-                reporter,
-            )?;
-            let status = prepared.map_or("skipped".to_string(), |p| p.status);
-            Ok((0, plain(&status)))
-        }
+        Command::Check(args) => check::command::run(args, reporter).map(|report| {
+            let summary = Summary {
+                repository: Some(report.repository),
+                message: Some(report.message),
+                hint: report.hint,
+                ..plain(report.status.word())
+            };
+            (0, summary)
+        }),
         Command::Cleanup(args) => cleanup::run(args, reporter).map(|()| (0, plain("cleaned"))),
         Command::Exec(args) => {
             exec::run(args, reporter).map(|(code, status)| (code, plain(&status)))

@@ -80,10 +80,24 @@ pub fn prepare(
     let status = match policy {
         CheckPolicy::Skip => "unchecked".to_string(),
         CheckPolicy::Enforce => {
-            check::run(&repo, &keys, check_args, reporter)?;
+            check::run_in(
+                &repo,
+                &keys,
+                check_args,
+                &repo_args.working_dir,
+                true,
+                reporter,
+            )?;
             "ok".to_string()
         }
-        CheckPolicy::WarnOnly => match check::run(&repo, &keys, check_args, reporter) {
+        CheckPolicy::WarnOnly => match check::run_in(
+            &repo,
+            &keys,
+            check_args,
+            &repo_args.working_dir,
+            true,
+            reporter,
+        ) {
             Ok(()) => "ok".to_string(),
             Err(err) => {
                 let failure = err.downcast_ref::<Failure>();

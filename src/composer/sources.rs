@@ -84,6 +84,32 @@ pub fn winner(sources: &[Source]) -> Option<&Source> {
         .find(|s| matches!(s.holding, Holding::Entry { .. }))
 }
 
+/// The username and password Composer would send to `host`, read from the
+/// winning source, with that source's label. Read-only.
+pub fn winning_credentials(
+    sources: &[Source],
+    composer_auth: Option<&str>,
+    host: &str,
+) -> Option<(String, secret::Secret, secret::Secret)> {
+    let source = winner(sources)?;
+    let bytes = match &source.path {
+        Some(path) => files::read_target(path).ok()??.bytes,
+        None => composer_auth?.as_bytes().to_vec(),
+    };
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    let section = match source.origin {
+        Origin::HomeConfig | Origin::ProjectConfig => value.get("config")?.get(HTTP_BASIC)?,
+        _ => value.get(HTTP_BASIC)?,
+    };
+    let entry = section.get(host)?;
+    let field = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_string);
+    Some((
+        source.label.clone(),
+        secret::Secret::new(field("username")?),
+        secret::Secret::new(field("password")?),
+    ))
+}
+
 fn from_file(origin: Origin, path: &Path, host: &str, in_config: bool) -> Source {
     let label = if in_config {
         format!("{} (\"config\" section)", path.display())

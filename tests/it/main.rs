@@ -4,8 +4,11 @@
 #![cfg(unix)]
 
 mod common;
+mod fake_repo;
+mod proxy;
 
 mod bad_input;
+mod check;
 mod cleanup;
 mod composer;
 mod doctor;

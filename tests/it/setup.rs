@@ -332,16 +332,6 @@ fn a_symlinked_auth_json_is_refused_and_its_target_not_created() {
 }
 
 #[test]
-fn setup_without_no_check_says_the_check_is_not_built() {
-    let world = World::new();
-    world
-        .run(&["setup"])
-        .code(1)
-        .stderr_has("the check is not built yet");
-    assert!(!world.home_auth().exists(), "a failed check writes nothing");
-}
-
-#[test]
 fn a_second_setup_repairs_stale_state_and_cleanup_still_restores_the_original() {
     let mut world = World::new();
     let original = br#"{"http-basic":{"repo.magento.com":{"username":"old","password":"older"}}}"#;

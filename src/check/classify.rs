@@ -1,0 +1,406 @@
+//! From what the repository answered to a status, a message and a hint, in
+//! the words of Adobe's page on Marketplace authentication keys.
+
+use serde_json::{Map, Value};
+
+use super::http::{NetError, NetKind, Reply};
+use crate::exit::Code;
+
+/// The outcomes of the SPEC's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Skipped,
+    MissingKeys,
+    MalformedKeys,
+    InvalidKeys,
+    Forbidden,
+    NotEntitled,
+    Unreachable,
+}
+
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Skipped => "skipped",
+            Status::MissingKeys => "missing-keys",
+            Status::MalformedKeys => "malformed-keys",
+            Status::InvalidKeys => "invalid-keys",
+            Status::Forbidden => "forbidden",
+            Status::NotEntitled => "not-entitled",
+            Status::Unreachable => "unreachable",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Self> {
+        [
+            Status::Ok,
+            Status::Skipped,
+            Status::MissingKeys,
+            Status::MalformedKeys,
+            Status::InvalidKeys,
+            Status::Forbidden,
+            Status::NotEntitled,
+            Status::Unreachable,
+        ]
+        .into_iter()
+        .find(|s| s.word() == word)
+    }
+
+    pub fn code(self) -> Code {
+        match self {
+            Status::Ok | Status::Skipped => Code::Success,
+            Status::MissingKeys | Status::MalformedKeys => Code::BadInput,
+            Status::InvalidKeys => Code::InvalidKeys,
+            Status::Forbidden | Status::NotEntitled => Code::Forbidden,
+            Status::Unreachable => Code::Unreachable,
+        }
+    }
+}
+
+/// A failed step: what to tell the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Verdict {
+    fn new(status: Status, message: String, hint: &str) -> Self {
+        Verdict {
+            status,
+            message,
+            hint: Some(hint.to_string()),
+        }
+    }
+}
+
+pub const INVALID_KEYS_HINT: &str = "the public key is the username and the private key the password: \
+     check that they are not swapped, and that the pair is enabled in Commerce Marketplace, \
+     My Profile, Marketplace tab, Access Keys (disabled or deleted keys are rejected)";
+
+pub const FORBIDDEN_HINT: &str = "the keys work but access was refused: the MAGEID they belong to \
+     may lack access, or access expired because of an outstanding invoice; the primary contact \
+     of the account should check its invoices, then contact Adobe Commerce support";
+
+pub const NOT_ENTITLED_HINT: &str = "Adobe Commerce packages need keys created under a MAGEID \
+     that has been granted access, usually the primary contact of the Adobe Commerce account, \
+     who may not be the cloud project owner: ask them for keys, or to share access";
+
+const TLS_HINT: &str = "the certificate must chain to a CA in the system trust store, in \
+     SSL_CERT_FILE or SSL_CERT_DIR, or in --ca-file (behind a TLS-inspecting proxy, give its CA \
+     that way); verification cannot be turned off";
+
+/// Where the check was talking to, for messages.
+pub struct Context<'a> {
+    /// The URL requested, without credentials.
+    pub url: &'a str,
+    /// The proxy the request went through, if any.
+    pub proxy: Option<&'a str>,
+    pub attempts: u32,
+    /// Values to blank out of anything the server says (the keys).
+    pub redact: &'a [&'a str],
+}
+
+/// The verdict on an answer that is not a 200, or on a failed request.
+pub fn failure(result: &Result<Reply, NetError>, ctx: &Context) -> Verdict {
+    match result {
+        Ok(reply) => http_failure(reply, ctx),
+        Err(err) => net_failure(err, ctx),
+    }
+}
+
+fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
+    let url = ctx.url;
+    let status = reply.status;
+    let said = server_warning(&reply.body, ctx.redact)
+        .map(|w| format!("; the repository says: \"{w}\""))
+        .unwrap_or_default();
+    match status {
+        401 => Verdict::new(
+            Status::InvalidKeys,
+            format!("{url} rejected the keys (HTTP 401){said}"),
+            INVALID_KEYS_HINT,
+        ),
+        403 => Verdict::new(
+            Status::Forbidden,
+            format!("{url} refused access (HTTP 403){said}"),
+            FORBIDDEN_HINT,
+        ),
+        300..=399 => {
+            let target = reply
+                .location
+                .as_deref()
+                .map(location_host)
+                .unwrap_or_else(|| "nowhere (no Location header)".into());
+            Verdict::new(
+                Status::Unreachable,
+                format!("{url} redirects (HTTP {status}) to {target}; redirects are not followed"),
+                "credentials go to the repository's own host alone: give --repo-url the address \
+                 that answers without a redirect",
+            )
+        }
+        404 => Verdict::new(
+            Status::Unreachable,
+            format!("{url} was not found (HTTP 404){said}"),
+            "check --repo-url; repo.magento.com also answers 404 when the licence was revoked \
+             or the keys were deleted: check them in Commerce Marketplace, My Profile, Access Keys",
+        ),
+        429 | 500..=599 => Verdict::new(
+            Status::Unreachable,
+            format!(
+                "{url} answered HTTP {status}{} after {} attempt(s){}{said}",
+                if status == 429 {
+                    " (too many requests)"
+                } else {
+                    ""
+                },
+                ctx.attempts,
+                reply
+                    .retry_after
+                    .map(|d| format!("; it asked to retry after {} s", d.as_secs()))
+                    .unwrap_or_default()
+            ),
+            "the repository is failing or limiting requests: try again later, or raise \
+             --retries and --timeout",
+        ),
+        _ => Verdict::new(
+            Status::Unreachable,
+            format!("{url} answered HTTP {status}{said}"),
+            "check --repo-url, and any proxy between the job and the repository",
+        ),
+    }
+}
+
+fn net_failure(err: &NetError, ctx: &Context) -> Verdict {
+    let url = ctx.url;
+    let via = ctx
+        .proxy
+        .map(|p| format!(" through the proxy {p}"))
+        .unwrap_or_default();
+    let message = format!(
+        "{url} is unreachable{via}: {} error: {}",
+        err.kind.word(),
+        err.detail
+    );
+    let hint = match err.kind {
+        NetKind::Dns => {
+            "check the host in --repo-url and the job's DNS; a job that must use a proxy needs \
+             HTTPS_PROXY"
+        }
+        NetKind::Connect => {
+            "check the job's network and firewall; a job that must use a proxy needs HTTPS_PROXY \
+             (and NO_PROXY for hosts it must not proxy)"
+        }
+        NetKind::Proxy => {
+            "check HTTPS_PROXY / https_proxy / ALL_PROXY and NO_PROXY: the proxy must be \
+             running and allow CONNECT to the repository"
+        }
+        NetKind::Tls => TLS_HINT,
+        NetKind::Timeout => {
+            "the repository did not answer in time: raise --timeout, or check the firewall and \
+             proxy settings (HTTPS_PROXY, NO_PROXY)"
+        }
+        NetKind::Protocol | NetKind::TooLarge => {
+            "something between the job and the repository is not speaking HTTP as expected: \
+             check --repo-url and any proxy"
+        }
+    };
+    Verdict::new(Status::Unreachable, message, hint)
+}
+
+/// The repository document of a 200 answer, or why it is not one.
+pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, Value>, Verdict> {
+    const KEYS: &[&str] = &[
+        "packages",
+        "providers",
+        "provider-includes",
+        "providers-url",
+        "metadata-url",
+        "available-packages",
+        "available-package-patterns",
+        "includes",
+    ];
+    let not_one = || {
+        Verdict::new(
+            Status::Unreachable,
+            format!(
+                "{} answered HTTP 200 with something that is not a Composer repository",
+                ctx.url
+            ),
+            "check --repo-url; a captive portal or proxy may be answering in the repository's place",
+        )
+    };
+    match serde_json::from_slice::<Value>(&reply.body) {
+        Ok(Value::Object(map)) if KEYS.iter().any(|k| map.contains_key(*k)) => Ok(map),
+        _ => Err(not_one()),
+    }
+}
+
+/// The repository's own `warning` (or, failing that, `info`, `message`), made
+/// safe to print: one line, bounded, no key in it.
+pub fn server_warning(body: &[u8], redact: &[&str]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let text = ["warning", "info", "message", "error"]
+        .iter()
+        .find_map(|k| value.get(*k).and_then(Value::as_str))?;
+    let mut clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect();
+    for secret in redact.iter().filter(|s| !s.is_empty()) {
+        clean = clean.replace(secret, "***");
+    }
+    let clean = clean.trim().to_string();
+    (!clean.is_empty()).then_some(clean)
+}
+
+/// Only the host of a redirect target: its path or query could hold anything.
+fn location_host(location: &str) -> String {
+    match location.split_once("://") {
+        Some((_, rest)) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("host {host}")
+        }
+        None => "a path on the same host".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context<'static> {
+        Context {
+            url: "https://repo.magento.com/packages.json",
+            proxy: None,
+            attempts: 1,
+            redact: &["SECRETKEY"],
+        }
+    }
+
+    fn reply(status: u16, body: &str) -> Result<Reply, NetError> {
+        Ok(Reply {
+            status,
+            body: body.as_bytes().to_vec(),
+            ..Reply::default()
+        })
+    }
+
+    #[test]
+    fn statuses_of_http_answers() {
+        let cases = [
+            (401, Status::InvalidKeys),
+            (403, Status::Forbidden),
+            (404, Status::Unreachable),
+            (302, Status::Unreachable),
+            (429, Status::Unreachable),
+            (503, Status::Unreachable),
+            (418, Status::Unreachable),
+        ];
+        for (code, status) in cases {
+            assert_eq!(failure(&reply(code, ""), &ctx()).status, status, "{code}");
+        }
+    }
+
+    #[test]
+    fn the_repository_warning_is_quoted_without_secrets() {
+        let body = r#"{"warning":"Your Magento authentication keys are invalid.\nSECRETKEY"}"#;
+        let verdict = failure(&reply(401, body), &ctx());
+        assert!(
+            verdict.message.contains(
+                "the repository says: \"Your Magento authentication keys are invalid. ***\""
+            ),
+            "{}",
+            verdict.message
+        );
+        assert!(verdict.hint.unwrap().contains("not swapped"));
+    }
+
+    #[test]
+    fn redirects_name_only_the_host() {
+        let result = Ok(Reply {
+            status: 302,
+            location: Some("https://u:p@elsewhere.example:8443/x?token=1".into()),
+            ..Reply::default()
+        });
+        let verdict = failure(&result, &ctx());
+        assert!(verdict.message.contains("host elsewhere.example:8443"));
+        assert!(!verdict.message.contains("token") && !verdict.message.contains("u:p"));
+    }
+
+    #[test]
+    fn unreachable_says_which_kind() {
+        for (kind, word) in [
+            (NetKind::Dns, "DNS"),
+            (NetKind::Connect, "connection"),
+            (NetKind::Proxy, "proxy"),
+            (NetKind::Tls, "TLS"),
+            (NetKind::Timeout, "timeout"),
+        ] {
+            let verdict = failure(
+                &Err(NetError {
+                    kind,
+                    detail: "x".into(),
+                }),
+                &ctx(),
+            );
+            assert_eq!(verdict.status, Status::Unreachable);
+            assert!(
+                verdict.message.contains(&format!("{word} error")),
+                "{}",
+                verdict.message
+            );
+        }
+        let tls = net_failure(
+            &NetError {
+                kind: NetKind::Tls,
+                detail: "x".into(),
+            },
+            &ctx(),
+        );
+        assert!(tls.hint.unwrap().contains("--ca-file"));
+    }
+
+    #[test]
+    fn only_composer_documents_pass() {
+        let ok = reply(
+            200,
+            r#"{"packages":[],"providers-url":"/p/%package%$%hash%.json"}"#,
+        )
+        .unwrap();
+        assert!(repository_document(&ok, &ctx()).is_ok());
+        for body in ["<html>login</html>", "{}", "[]", r#"{"status":"up"}"#] {
+            let r = reply(200, body).unwrap();
+            assert_eq!(
+                repository_document(&r, &ctx()).unwrap_err().status,
+                Status::Unreachable
+            );
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_the_documented_exit_codes() {
+        let table = [
+            ("ok", 0),
+            ("skipped", 0),
+            ("missing-keys", 3),
+            ("malformed-keys", 3),
+            ("invalid-keys", 4),
+            ("forbidden", 5),
+            ("not-entitled", 5),
+            ("unreachable", 6),
+        ];
+        for (word, code) in table {
+            assert_eq!(
+                Status::from_word(word).unwrap().code() as u8,
+                code,
+                "{word}"
+            );
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! `magento-auth check`: keys from the environment, else the credentials
+//! Composer would use; one report, in words or as one JSON object.
+
+use anyhow::Result;
+
+use super::classify::Status;
+use super::{CheckReport, download_token, packages};
+use crate::cli::{CheckCommandArgs, OnMissing};
+use crate::composer;
+use crate::composer::home::{ProcessEnv, composer_home};
+use crate::composer::repo_url::RepoUrl;
+use crate::composer::sources;
+use crate::exit::Failure;
+use crate::keys::{self, Intake, Keys};
+use crate::report::Reporter;
+
+/// Run the check command and say how it went. `Ok` holds a report whose
+/// status exits 0 (`ok`, `skipped`); every other outcome is a [`Failure`]
+/// with its status, exit code and hint.
+pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
+    let report = match outcome(args, reporter) {
+        Ok(report) => report,
+        Err(err) => {
+            if args.json {
+                reporter.data(&error_json(args, &err));
+            }
+            return Err(err);
+        }
+    };
+    if args.json {
+        reporter.data(&report.to_json());
+    } else if report.status == Status::Skipped {
+        reporter.info(&format!("skipped: {}", report.message));
+    } else {
+        super::say(&report, reporter);
+    }
+    report.clone().into_result()?;
+    Ok(report)
+}
+
+/// Everything the check command finds, printing nothing but notices: every
+/// outcome of the SPEC's table is a report; an `Err` is bad input or I/O.
+pub fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
+    let repo = RepoUrl::parse(&args.repo.repo_url)?;
+    let mut report = match report(args, &repo, reporter) {
+        Ok(report) => report,
+        Err(err) => match err.downcast::<Failure>() {
+            // Key problems are outcomes of the table too: report them as such.
+            Ok(failure) => match failure.status.and_then(Status::from_word) {
+                Some(status) => {
+                    CheckReport::without_request(&repo, status, failure.message, failure.hint)
+                }
+                None => return Err(failure.into()),
+            },
+            Err(other) => return Err(other),
+        },
+    };
+    if args.download_token && report.status == Status::Ok {
+        download_token::check(args, &mut report, reporter)?;
+    }
+    Ok(report)
+}
+
+fn report(
+    args: &CheckCommandArgs,
+    repo: &RepoUrl,
+    reporter: &mut dyn Reporter,
+) -> Result<CheckReport> {
+    let names = packages::resolve(
+        &args.check.require_packages,
+        &args.repo.working_dir,
+        repo,
+        false,
+        reporter,
+    )?;
+    let keys = match keys::read(&args.keys, repo.is_magento(), reporter)? {
+        Intake::Present(keys) => keys,
+        Intake::Missing => match composer_credentials(args, repo, reporter) {
+            Some(keys) => keys,
+            None => {
+                let failure = keys::missing(&args.keys);
+                let status = match args.keys.on_missing {
+                    OnMissing::Fail => Status::MissingKeys,
+                    OnMissing::Skip => Status::Skipped,
+                };
+                let message = match (status, &failure.hint) {
+                    (Status::Skipped, Some(hint)) => format!("{}; {hint}", failure.message),
+                    _ => failure.message.clone(),
+                };
+                let hint = (status != Status::Skipped)
+                    .then(|| failure.hint.clone())
+                    .flatten();
+                return Ok(CheckReport::without_request(repo, status, message, hint));
+            }
+        },
+    };
+    Ok(super::check(repo, &keys, &args.check, &names)?)
+}
+
+/// No keys in the environment: the credentials Composer would use for the
+/// host, as the doctor resolves them, saying where they came from.
+fn composer_credentials(
+    args: &CheckCommandArgs,
+    repo: &RepoUrl,
+    reporter: &mut dyn Reporter,
+) -> Option<Keys> {
+    let host = repo.auth_host();
+    let home = composer_home(&ProcessEnv).ok();
+    let working_dir = &args.repo.working_dir;
+    let composer_auth = std::env::var("COMPOSER_AUTH").ok();
+    let found = sources::collect(
+        home.as_deref(),
+        &composer::composer_json(working_dir),
+        &composer::project_auth_json(working_dir),
+        composer_auth.as_deref(),
+        &host,
+    );
+    let (label, public, private) =
+        sources::winning_credentials(&found, composer_auth.as_deref(), &host)?;
+    for secret in [&public, &private] {
+        if !secret.expose().is_empty() {
+            reporter.mask(secret.expose());
+        }
+    }
+    reporter.info(&format!(
+        "no keys in {} and {}: checking the credentials Composer would use for {host}, from {label}",
+        args.keys.public_key_env, args.keys.private_key_env
+    ));
+    Some(Keys { public, private })
+}
+
+/// `--json` output for an error outside the table (a bad option, I/O), so
+/// that scripts always get one object: status `error`.
+fn error_json(args: &CheckCommandArgs, err: &anyhow::Error) -> String {
+    let (_, hint) = crate::exit::classify(err);
+    // The URL as given is not echoed: it may be the one refused for holding
+    // credentials.
+    let repository = RepoUrl::parse(&args.repo.repo_url).ok().map(|r| r.base());
+    serde_json::json!({
+        "status": "error",
+        "repository": repository,
+        "http_status": null,
+        "attempts": 0,
+        "duration_ms": 0,
+        "packages": [],
+        "message": format!("{err:#}"),
+        "hint": hint,
+    })
+    .to_string()
+}

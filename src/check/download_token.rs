@@ -1,0 +1,99 @@
+//! `--download-token`: the MAGEID and download access token pair, checked
+//! against Adobe's download endpoint with Basic auth (never in the URL, TLS
+//! verified: the seed's `curl -k` is not copied).
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::classify::{self, Context, Status};
+use super::http::{BasicAuth, Client, Url};
+use super::{CheckReport, trust};
+use crate::cli::CheckCommandArgs;
+use crate::exit::Failure;
+use crate::report::Reporter;
+use crate::secret::Secret;
+
+pub const DEFAULT_URL: &str = "https://www.magentocommerce.com/products/downloads/info/help";
+const MAGEID: &str = "MAGENTO_MAGEID";
+const TOKEN: &str = "MAGENTO_DOWNLOAD_TOKEN";
+
+/// Check the pair and fold the outcome into `report`.
+pub fn check(
+    args: &CheckCommandArgs,
+    report: &mut CheckReport,
+    reporter: &mut dyn Reporter,
+) -> Result<()> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+    };
+    let (Some(mageid), Some(token)) = (var(MAGEID), var(TOKEN)) else {
+        report.status = Status::MissingKeys;
+        report.message =
+            format!("--download-token needs {MAGEID} and {TOKEN}, and they are not both set");
+        report.hint = Some(
+            "your MAGEID is shown top left of your magento.com account page; the token is made \
+             under My Account, Account Settings, Downloads Access Token; pass both from masked \
+             secrets"
+                .into(),
+        );
+        return Ok(());
+    };
+    reporter.mask(token.expose());
+    let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
+    let url = Url::parse(url_text)
+        .filter(|u| u.scheme == "https" || u.is_loopback())
+        .ok_or_else(|| Failure::bad_input("the download token URL must be https"))?;
+    let roots = trust::Roots::load(args.check.ca_file.as_deref())?;
+    let timeout = Duration::from_secs(args.check.timeout.max(1));
+    let mut client = match Client::new(&roots, &url.scheme, timeout, args.check.retries) {
+        Ok(client) => client,
+        Err(why) => {
+            report.status = Status::Unreachable;
+            report.message = why;
+            return Ok(());
+        }
+    };
+    let auth = BasicAuth::new(url.authority.clone(), &mageid, &token);
+    let result = client.get(&url, Some(&auth));
+    report.attempts += client.attempts;
+    report.duration_ms += u64::try_from(client.elapsed().as_millis()).unwrap_or(0);
+    match &result {
+        Ok(reply) if reply.status == 200 => {
+            report
+                .message
+                .push_str("; the download access token was accepted");
+        }
+        Ok(reply) if reply.status == 401 => {
+            report.status = Status::InvalidKeys;
+            report.message = format!("{url_text} rejected {MAGEID} and {TOKEN} (HTTP 401)");
+            report.hint = Some(
+                "the MAGEID is the username and the download access token the password; \
+                 generating a new token (magento.com, My Account, Account Settings, Downloads \
+                 Access Token) replaces and disables the old one"
+                    .into(),
+            );
+        }
+        _ => {
+            let proxy = client.proxy_for(&url.host, url.port).map(str::to_string);
+            let redact = [mageid.expose(), token.expose()];
+            let verdict = classify::failure(
+                &result,
+                &Context {
+                    url: url_text,
+                    proxy: proxy.as_deref(),
+                    attempts: client.attempts,
+                    redact: &redact,
+                },
+            );
+            report.status = verdict.status;
+            report.message = verdict.message;
+            report.hint = verdict.hint;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,372 @@
+//! Whether named packages are visible to the keys, from whatever the
+//! repository offers: `metadata-url` (Composer 2), then `available-packages`,
+//! then `providers-url` with `provider-includes` (the Composer 1 layout that
+//! repo.magento.com serves), as Composer's `ComposerRepository` reads them.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::classify::{Status, Verdict};
+use super::http::Reply;
+use super::listing::listed;
+
+/// How entitlement requests are made, so the logic can be tested alone.
+pub trait Fetch {
+    /// GET `url`: any HTTP answer, or the verdict on a request that failed.
+    fn get(&mut self, url: &str) -> Result<Reply, Verdict>;
+    /// The verdict on an HTTP answer that is not the one wanted.
+    fn refuse(&self, url: &str, reply: &Reply) -> Verdict;
+}
+
+/// Where the repository is: `base` is its URL (no trailing slash), `origin`
+/// its `scheme://host[:port]`.
+pub struct Location<'a> {
+    pub base: &'a str,
+    pub origin: &'a str,
+}
+
+/// Each name with whether the keys can see it.
+pub fn visibility(
+    doc: &Map<String, Value>,
+    names: &[String],
+    at: &Location,
+    fetch: &mut dyn Fetch,
+) -> Result<Vec<(String, bool)>, Verdict> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut unknown: Vec<&String> = Vec::new();
+    for name in names {
+        if inline(doc, name) {
+            seen.insert(name.clone());
+        } else {
+            unknown.push(name);
+        }
+    }
+    let available = doc.get("available-packages").and_then(Value::as_array);
+    let patterns = doc
+        .get("available-package-patterns")
+        .and_then(Value::as_array);
+    let listed = |name: &str| {
+        available.is_some_and(|list| list.iter().any(|v| v.as_str() == Some(name)))
+            || patterns.is_some_and(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .any(|p| glob(&p.to_ascii_lowercase(), name))
+            })
+    };
+    let has_listing = available.is_some() || patterns.is_some();
+    let metadata_url = doc.get("metadata-url").and_then(Value::as_str);
+
+    let mut need_providers = Vec::new();
+    for name in unknown {
+        if has_listing && !listed(name) {
+            continue;
+        }
+        if let Some(template) = metadata_url {
+            let url = canonical(at, &template.replace("%package%", name));
+            let reply = fetch.get(&url)?;
+            match reply.status {
+                200 if has_versions(&reply.body, name) => {
+                    seen.insert(name.clone());
+                }
+                // The root answered 200 to these keys: a package they may not
+                // see is missing (404) or refused (403), not a key problem.
+                200 | 403 | 404 => {}
+                _ => return Err(fetch.refuse(&url, &reply)),
+            }
+        } else if has_listing {
+            seen.insert(name.clone());
+        } else {
+            need_providers.push(name.clone());
+        }
+    }
+    if !need_providers.is_empty() {
+        providers(doc, &mut need_providers, at, fetch, &mut seen)?;
+    }
+    Ok(names
+        .iter()
+        .map(|n| (n.clone(), seen.contains(n)))
+        .collect())
+}
+
+/// `packages` inline in packages.json (the simplest layout).
+fn inline(doc: &Map<String, Value>, name: &str) -> bool {
+    let versions = doc.get("packages").and_then(|p| p.get(name));
+    match versions {
+        Some(Value::Object(map)) => !map.is_empty(),
+        Some(Value::Array(list)) => !list.is_empty(),
+        _ => false,
+    }
+}
+
+/// A Composer 2 metadata file lists at least one version of `name`.
+fn has_versions(body: &[u8], name: &str) -> bool {
+    let wanted = [name.to_string()];
+    listed(body, "packages", &wanted).is_some_and(|found| !found.is_empty())
+}
+
+/// The Composer 1 layout: names in `providers` inline or in each
+/// `provider-includes` file, whose hash is checked. Files are fetched only
+/// until every name is found.
+fn providers(
+    doc: &Map<String, Value>,
+    wanted: &mut Vec<String>,
+    at: &Location,
+    fetch: &mut dyn Fetch,
+    seen: &mut BTreeSet<String>,
+) -> Result<(), Verdict> {
+    let mut take = |found: Vec<String>, wanted: &mut Vec<String>| {
+        wanted.retain(|name| !found.contains(name));
+        seen.extend(found);
+    };
+    if let Some(inline) = doc.get("providers").and_then(Value::as_object) {
+        let found = wanted
+            .iter()
+            .filter(|name| inline.contains_key(name.as_str()))
+            .cloned()
+            .collect();
+        take(found, wanted);
+    }
+    let Some(includes) = doc.get("provider-includes").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    for (path, hashes) in includes {
+        if wanted.is_empty() {
+            break;
+        }
+        let hash = hashes.get("sha256").and_then(Value::as_str);
+        let file = match hash {
+            Some(hash) => path.replace("%hash%", hash),
+            None => path.clone(),
+        };
+        // Composer requests `$` as %24.
+        let url = format!(
+            "{}/{}",
+            at.base,
+            file.trim_start_matches('/').replace('$', "%24")
+        );
+        let reply = fetch.get(&url)?;
+        if reply.status != 200 {
+            return Err(fetch.refuse(&url, &reply));
+        }
+        if let Some(hash) = hash {
+            let actual = hex(&Sha256::digest(&reply.body));
+            if !actual.eq_ignore_ascii_case(hash) {
+                return Err(Verdict {
+                    status: Status::Unreachable,
+                    message: format!(
+                        "{url} does not match the sha256 that packages.json gives for it"
+                    ),
+                    hint: Some(
+                        "a cache or proxy between the job and the repository served a stale or \
+                         altered file: try again, or bypass it with NO_PROXY"
+                            .into(),
+                    ),
+                });
+            }
+        }
+        match listed(&reply.body, "providers", wanted) {
+            Some(found) => take(found, wanted),
+            None => {
+                return Err(Verdict {
+                    status: Status::Unreachable,
+                    message: format!("{url} is not a Composer provider file"),
+                    hint: Some("check --repo-url, and any proxy in between".into()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A URL from packages.json as Composer resolves it: absolute as it is, one
+/// starting with `/` on the repository's origin, others below its URL.
+fn canonical(at: &Location, url: &str) -> String {
+    if url.contains("://") {
+        url.to_string()
+    } else if url.starts_with('/') {
+        format!("{}{url}", at.origin)
+    } else {
+        format!("{}/{url}", at.base)
+    }
+}
+
+/// `*` matches any run of characters, as in `available-package-patterns`.
+fn glob(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A package name as Composer accepts it, lowercased; `None` if it is not one.
+pub fn normalize(name: &str) -> Option<String> {
+    let name = name.trim().to_ascii_lowercase();
+    let (vendor, package) = name.split_once('/')?;
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    };
+    (ok(vendor) && ok(package)).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct Fake {
+        files: HashMap<String, (u16, String)>,
+        asked: Vec<String>,
+    }
+
+    impl Fetch for Fake {
+        fn get(&mut self, url: &str) -> Result<Reply, Verdict> {
+            self.asked.push(url.to_string());
+            let (status, body) = self.files.get(url).cloned().unwrap_or((404, String::new()));
+            Ok(Reply {
+                status,
+                body: body.into_bytes(),
+                ..Reply::default()
+            })
+        }
+        fn refuse(&self, url: &str, reply: &Reply) -> Verdict {
+            Verdict {
+                status: Status::Unreachable,
+                message: format!("{url} {}", reply.status),
+                hint: None,
+            }
+        }
+    }
+
+    type Outcome = Result<Vec<(String, bool)>, Verdict>;
+
+    const AT: Location = Location {
+        base: "https://r.test/sub",
+        origin: "https://r.test",
+    };
+
+    fn run(doc: &str, files: &[(&str, u16, &str)], names: &[&str]) -> (Outcome, Vec<String>) {
+        let doc: Map<String, Value> = serde_json::from_str(doc).unwrap();
+        let mut fake = Fake {
+            files: files
+                .iter()
+                .map(|(u, s, b)| (u.to_string(), (*s, b.to_string())))
+                .collect(),
+            asked: Vec::new(),
+        };
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let out = visibility(&doc, &names, &AT, &mut fake);
+        (out, fake.asked)
+    }
+
+    #[test]
+    fn composer_1_provider_includes_with_hashes() {
+        let listing = r#"{"providers":{"magento\/product-community-edition":{"sha256":"x"}}}"#;
+        let hash = hex(&Sha256::digest(listing.as_bytes()));
+        let doc = format!(
+            r#"{{"packages":[],"providers-url":"/p/%package%$%hash%.json","provider-includes":{{"p/provider-ce$%hash%.json":{{"sha256":"{hash}"}}}}}}"#
+        );
+        let url = format!("https://r.test/sub/p/provider-ce%24{hash}.json");
+        let (out, asked) = run(
+            &doc,
+            &[(&url, 200, listing)],
+            &[
+                "magento/product-community-edition",
+                "magento/product-enterprise-edition",
+            ],
+        );
+        assert_eq!(
+            out.unwrap(),
+            [
+                ("magento/product-community-edition".to_string(), true),
+                ("magento/product-enterprise-edition".to_string(), false)
+            ]
+        );
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0], url);
+
+        // An altered file is caught.
+        let (out, _) = run(&doc, &[(&url, 200, r#"{"providers":{}}"#)], &["a/b"]);
+        assert!(out.unwrap_err().message.contains("sha256"));
+    }
+
+    #[test]
+    fn composer_2_metadata_url() {
+        let doc = r#"{"packages":[],"metadata-url":"/p2/%package%.json"}"#;
+        let (out, asked) = run(
+            doc,
+            &[(
+                "https://r.test/p2/a/b.json",
+                200,
+                r#"{"packages":{"a/b":[{"version":"1.0.0"}]}}"#,
+            )],
+            &["a/b", "c/d"],
+        );
+        assert_eq!(
+            out.unwrap(),
+            [("a/b".to_string(), true), ("c/d".to_string(), false)]
+        );
+        assert_eq!(asked.len(), 2);
+        let (out, _) = run(doc, &[("https://r.test/p2/a/b.json", 500, "")], &["a/b"]);
+        assert!(out.is_err());
+        let (out, _) = run(doc, &[("https://r.test/p2/a/b.json", 403, "")], &["a/b"]);
+        assert_eq!(out.unwrap(), [("a/b".to_string(), false)]);
+    }
+
+    #[test]
+    fn available_packages_need_no_request() {
+        let doc = r#"{"packages":[],"available-packages":["a/b"],"available-package-patterns":["magento/module-*"]}"#;
+        let (out, asked) = run(doc, &[], &["a/b", "c/d", "magento/module-x"]);
+        assert_eq!(
+            out.unwrap(),
+            [
+                ("a/b".to_string(), true),
+                ("c/d".to_string(), false),
+                ("magento/module-x".to_string(), true)
+            ]
+        );
+        assert!(asked.is_empty());
+    }
+
+    #[test]
+    fn inline_packages() {
+        let doc = r#"{"packages":{"a/b":{"1.0.0":{}}}}"#;
+        let (out, _) = run(doc, &[], &["a/b", "c/d"]);
+        assert_eq!(
+            out.unwrap(),
+            [("a/b".to_string(), true), ("c/d".to_string(), false)]
+        );
+    }
+
+    #[test]
+    fn names_and_globs() {
+        assert_eq!(
+            normalize(" Magento/Product-Enterprise-Edition ").as_deref(),
+            Some("magento/product-enterprise-edition")
+        );
+        assert_eq!(normalize("nope"), None);
+        assert_eq!(normalize("a/b c"), None);
+        assert!(glob("magento/*", "magento/x"));
+        assert!(glob("*/module-*-x", "v/module-a-x"));
+        assert!(!glob("magento/*", "other/x"));
+    }
+}

@@ -1,0 +1,469 @@
+//! The check's HTTP client: TLS always verified, no redirects followed,
+//! credentials only to the repository's own host, bounded in time and size,
+//! retries with backoff for what may pass.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ureq::Agent;
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+
+use super::noproxy::{self, NoProxy};
+use super::trust::Roots;
+use crate::secret::Secret;
+
+/// The largest body read; repository documents are far smaller.
+pub const BODY_CAP: u64 = 4 * 1024 * 1024;
+
+/// The longest one connection attempt may take, within the overall timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What went wrong below HTTP, by the name a user can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetKind {
+    Dns,
+    Connect,
+    Proxy,
+    Tls,
+    Timeout,
+    /// The server spoke something that is not HTTP, or the body broke off.
+    Protocol,
+    /// The body was larger than [`BODY_CAP`].
+    TooLarge,
+}
+
+impl NetKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            NetKind::Dns => "DNS",
+            NetKind::Connect => "connection",
+            NetKind::Proxy => "proxy",
+            NetKind::Tls => "TLS",
+            NetKind::Timeout => "timeout",
+            NetKind::Protocol => "protocol",
+            NetKind::TooLarge => "size",
+        }
+    }
+
+    fn retryable(self) -> bool {
+        matches!(
+            self,
+            NetKind::Connect | NetKind::Proxy | NetKind::Timeout | NetKind::Protocol
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetError {
+    pub kind: NetKind,
+    /// What happened, without URLs' secrets (there are none in ours).
+    pub detail: String,
+}
+
+/// An HTTP answer of any status.
+#[derive(Clone, Debug, Default)]
+pub struct Reply {
+    pub status: u16,
+    pub location: Option<String>,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+/// Basic credentials for the repository's host alone.
+pub struct BasicAuth {
+    /// The authority (`host[:port]`) they may be sent to.
+    pub authority: String,
+    header: Secret,
+}
+
+impl BasicAuth {
+    pub fn new(authority: String, username: &Secret, password: &Secret) -> Self {
+        let mut pair = format!("{}:{}", username.expose(), password.expose());
+        let header = Secret::new(format!("Basic {}", BASE64.encode(pair.as_bytes())));
+        zeroize::Zeroize::zeroize(&mut pair);
+        BasicAuth { authority, header }
+    }
+}
+
+pub struct Client {
+    direct: Agent,
+    proxied: Option<(Agent, String)>,
+    no_proxy: NoProxy,
+    started: Instant,
+    deadline: Instant,
+    retries: u32,
+    /// Every request sent, retries included.
+    pub attempts: u32,
+}
+
+impl Client {
+    /// `timeout` bounds everything this client does, retries and waits included.
+    pub fn new(
+        roots: &Roots,
+        scheme: &str,
+        timeout: Duration,
+        retries: u32,
+    ) -> Result<Self, String> {
+        let env = |name: &str| std::env::var(name).ok();
+        let proxy_url = noproxy::proxy_from_env(scheme, &env);
+        let no_proxy = noproxy::no_proxy_from_env(&env);
+        let direct = agent(roots, None)?;
+        let proxied = match proxy_url {
+            None => None,
+            Some(url) => {
+                let url = if url.contains("://") {
+                    url
+                } else {
+                    format!("http://{url}")
+                };
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(format!(
+                        "the proxy {} is not an http:// or https:// proxy, which is all magento-auth supports",
+                        proxy_display(&url)
+                    ));
+                }
+                let proxy = ureq::Proxy::new(&url)
+                    .map_err(|_| format!("the proxy URL {} is not valid", proxy_display(&url)))?;
+                Some((agent(roots, Some(proxy))?, proxy_display(&url)))
+            }
+        };
+        let started = Instant::now();
+        Ok(Client {
+            direct,
+            proxied,
+            no_proxy,
+            started,
+            deadline: started + timeout,
+            retries,
+            attempts: 0,
+        })
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The proxy a request to `host:port` goes through, for messages.
+    pub fn proxy_for(&self, host: &str, port: u16) -> Option<&str> {
+        match &self.proxied {
+            Some((_, shown)) if !self.no_proxy.bypasses(host, port) => Some(shown),
+            _ => None,
+        }
+    }
+
+    /// GET `url`, retrying connection errors, 429 and 5xx within the deadline.
+    /// `auth` is sent only when `url` is on its authority.
+    pub fn get(&mut self, url: &Url, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.get_once(url, auth);
+            let retry_after = match &result {
+                Ok(reply) if reply.status == 429 || (500..600).contains(&reply.status) => {
+                    reply.retry_after
+                }
+                Err(err) if err.kind.retryable() => None,
+                _ => return result,
+            };
+            if attempt > self.retries {
+                return result;
+            }
+            // 0.5 s, 1 s, 2 s, ... unless the server says how long.
+            let backoff = retry_after
+                .unwrap_or_else(|| Duration::from_millis(500u64 << (attempt - 1).min(6)));
+            let now = Instant::now();
+            if now + backoff >= self.deadline {
+                return result;
+            }
+            std::thread::sleep(backoff);
+        }
+    }
+
+    fn get_once(&mut self, url: &Url, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(NetError {
+                kind: NetKind::Timeout,
+                detail: "the time allowed (--timeout) ran out".into(),
+            });
+        }
+        self.attempts += 1;
+        let via_proxy = self.proxy_for(&url.host, url.port).is_some();
+        let agent = match (&self.proxied, via_proxy) {
+            (Some((agent, _)), true) => agent,
+            _ => &self.direct,
+        };
+        let mut request = agent
+            .get(&url.full)
+            .header("Accept", "application/json")
+            .config()
+            .timeout_global(Some(remaining))
+            // A dropped SYN should leave time for a retry.
+            .timeout_connect(Some(remaining.min(CONNECT_TIMEOUT)))
+            .build();
+        if let Some(auth) = auth
+            && auth.authority.eq_ignore_ascii_case(&url.authority)
+        {
+            request = request.header("Authorization", auth.header.expose());
+        }
+        let response = request.call().map_err(|err| net_error(err, via_proxy))?;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let location = header("location");
+        let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+        let mut body = Vec::new();
+        let reader = response.into_body().into_reader();
+        reader
+            .take(BODY_CAP + 1)
+            .read_to_end(&mut body)
+            .map_err(|err| net_error(ureq::Error::from(err), via_proxy))?;
+        if body.len() as u64 > BODY_CAP {
+            return Err(NetError {
+                kind: NetKind::TooLarge,
+                detail: format!(
+                    "the response to {} is larger than {} MiB",
+                    url.path_for_messages(),
+                    BODY_CAP / 1024 / 1024
+                ),
+            });
+        }
+        Ok(Reply {
+            status,
+            location,
+            retry_after: retry_after.map(Duration::from_secs),
+            body,
+        })
+    }
+}
+
+fn agent(roots: &Roots, proxy: Option<ureq::Proxy>) -> Result<Agent, String> {
+    let certs: Vec<Certificate<'static>> = roots
+        .certs
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .root_certs(RootCerts::new_with_certs(&certs))
+        .build();
+    let config = Agent::config_builder()
+        .tls_config(tls)
+        .proxy(proxy)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .https_only(false)
+        .user_agent(concat!("magento-auth/", env!("CARGO_PKG_VERSION")))
+        .build();
+    Ok(Agent::new_with_config(config))
+}
+
+/// A proxy URL without any credentials in it, for messages.
+fn proxy_display(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{}", rest.trim_end_matches('/'))
+        }
+        None => url.to_string(),
+    }
+}
+
+fn net_error(err: ureq::Error, via_proxy: bool) -> NetError {
+    use ureq::Error as E;
+    let (kind, detail) = match &err {
+        E::HostNotFound if via_proxy => (
+            NetKind::Proxy,
+            "the proxy's host name does not resolve".into(),
+        ),
+        E::HostNotFound => (NetKind::Dns, "the host name does not resolve".into()),
+        E::Timeout(ureq::Timeout::Resolve) => (
+            NetKind::Timeout,
+            "resolving the host name took too long".into(),
+        ),
+        E::Timeout(ureq::Timeout::Connect) => (
+            NetKind::Timeout,
+            format!(
+                "no connection{} in the time allowed",
+                if via_proxy { " to the proxy" } else { "" }
+            ),
+        ),
+        E::Timeout(_) => (
+            NetKind::Timeout,
+            "no answer within the time allowed (--timeout)".into(),
+        ),
+        E::ConnectProxyFailed(why) => (
+            NetKind::Proxy,
+            format!("the proxy refused the tunnel: {why}"),
+        ),
+        E::Rustls(tls) => (NetKind::Tls, tls_detail(tls)),
+        E::Tls(why) => (NetKind::Tls, (*why).to_string()),
+        E::Io(io) => io_error(io, via_proxy),
+        E::LargeResponseHeader(..) | E::Protocol(_) | E::BodyStalled => (
+            NetKind::Protocol,
+            format!("the server's answer is not valid HTTP ({err})"),
+        ),
+        other => (NetKind::Connect, other.to_string()),
+    };
+    NetError { kind, detail }
+}
+
+fn io_error(io: &std::io::Error, via_proxy: bool) -> (NetKind, String) {
+    use std::io::ErrorKind as K;
+    if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        return (NetKind::Tls, tls_detail(tls));
+    }
+    let what = if via_proxy { "the proxy" } else { "the server" };
+    let kind = if via_proxy {
+        NetKind::Proxy
+    } else {
+        NetKind::Connect
+    };
+    // std reports a getaddrinfo failure with this text and no kind of its own.
+    if io.to_string().contains("failed to lookup address") {
+        return if via_proxy {
+            (
+                NetKind::Proxy,
+                "the proxy's host name does not resolve".into(),
+            )
+        } else {
+            (NetKind::Dns, "the host name does not resolve".into())
+        };
+    }
+    match io.kind() {
+        K::TimedOut | K::WouldBlock => (
+            NetKind::Timeout,
+            "no answer within the time allowed (--timeout)".into(),
+        ),
+        K::ConnectionRefused => (kind, format!("{what} refused the connection")),
+        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof => {
+            (kind, format!("{what} closed the connection ({io})"))
+        }
+        _ => (kind, format!("cannot connect to {what} ({io})")),
+    }
+}
+
+fn tls_detail(err: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
+            "the server's certificate is signed by a CA that is not trusted".into()
+        }
+        rustls::Error::InvalidCertificate(C::NotValidForName)
+        | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => {
+            "the server's certificate is not valid for this host name".into()
+        }
+        rustls::Error::InvalidCertificate(C::Expired)
+        | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => {
+            "the server's certificate has expired".into()
+        }
+        other => format!("the TLS handshake failed ({other})"),
+    }
+}
+
+/// A URL the check requests, with the parts it decides by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    pub full: String,
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+    /// `host[:port]` as Composer keys credentials (port only when not default).
+    pub authority: String,
+}
+
+impl Url {
+    /// Parse an absolute http(s) URL without credentials.
+    pub fn parse(full: &str) -> Option<Self> {
+        let (scheme, rest) = full.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return None,
+        };
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority = &rest[..end];
+        if authority.is_empty() || authority.contains('@') {
+            return None;
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !p.contains(']') => (h, Some(p.parse::<u16>().ok()?)),
+            _ => (authority, None),
+        };
+        let port = port.unwrap_or(default);
+        let authority = if port == default {
+            host.to_string()
+        } else {
+            format!("{host}:{port}")
+        };
+        Some(Url {
+            full: full.to_string(),
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+            authority: authority.to_ascii_lowercase(),
+        })
+    }
+
+    /// The URL without its query, for messages.
+    pub fn path_for_messages(&self) -> &str {
+        self.full.split(['?', '#']).next().unwrap_or(&self.full)
+    }
+
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_their_authorities() {
+        let url = Url::parse("https://repo.magento.com/packages.json").unwrap();
+        assert_eq!(url.authority, "repo.magento.com");
+        assert_eq!(url.port, 443);
+        let url = Url::parse("https://127.0.0.1:8443/p/a%24b.json").unwrap();
+        assert_eq!(url.authority, "127.0.0.1:8443");
+        let url = Url::parse("http://[::1]:80/x").unwrap();
+        assert_eq!(url.authority, "[::1]");
+        assert!(url.is_loopback());
+        assert!(Url::parse("https://u:p@host/").is_none());
+        assert!(Url::parse("ftp://host/").is_none());
+    }
+
+    #[test]
+    fn proxy_credentials_are_never_shown() {
+        assert_eq!(
+            proxy_display("http://user:pw@proxy.local:3128/"),
+            "http://proxy.local:3128"
+        );
+        assert_eq!(proxy_display("http://proxy:3128"), "http://proxy:3128");
+    }
+
+    #[test]
+    fn basic_auth_hides_its_value() {
+        let auth = BasicAuth::new(
+            "h".into(),
+            &Secret::new("user".into()),
+            &Secret::new("pass".into()),
+        );
+        assert_eq!(auth.header.expose(), "Basic dXNlcjpwYXNz");
+        assert_eq!(format!("{:?}", auth.header), "***");
+    }
+}
