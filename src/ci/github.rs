@@ -28,21 +28,30 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// A delimiter no one can guess: `ghadelimiter_` and 128 random bits, from
-/// the OS-seeded keys of std's `RandomState`.
+/// A delimiter no one can guess, in the toolkit's form
+/// `ghadelimiter_<uuid>`: a random (version 4) UUID from the OS-seeded keys
+/// of std's `RandomState`.
 fn fresh_delimiter() -> String {
-    let mut bits = String::with_capacity(32);
-    for salt in 0..2u8 {
+    let mut words = [0u64; 2];
+    for (salt, word) in words.iter_mut().enumerate() {
         let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u8(salt);
+        hasher.write_usize(salt);
         hasher.write_u128(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos()),
         );
-        bits.push_str(&format!("{:016x}", hasher.finish()));
+        *word = hasher.finish();
     }
-    format!("ghadelimiter_{bits}")
+    let [hi, lo] = words;
+    format!(
+        "ghadelimiter_{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xffff,
+        hi & 0x0fff,
+        0x8000 | ((lo >> 48) & 0x3fff),
+        lo & 0xffff_ffff_ffff
+    )
 }
 
 /// One `NAME<<DELIMITER` entry of an environment file, or a refusal when the
@@ -226,7 +235,10 @@ mod tests {
         let b = env_file_entry("COMPOSER_AUTH", "{\"x\":1}").unwrap();
         assert_ne!(a, b, "a fresh delimiter each time");
         let delimiter = a.lines().next().unwrap().split_once("<<").unwrap().1;
-        assert!(delimiter.starts_with("ghadelimiter_") && delimiter.len() == 13 + 32);
+        assert!(
+            delimiter.starts_with("ghadelimiter_") && delimiter.len() == 13 + 36,
+            "{delimiter}"
+        );
         assert_eq!(
             a,
             format!("COMPOSER_AUTH<<{delimiter}\n{{\"x\":1}}\n{delimiter}\n")
