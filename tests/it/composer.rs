@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::common::*;
 
 /// The real `composer`, or a skip; under CI=true a missing Composer fails.
-fn composer_bin() -> Option<PathBuf> {
+pub fn composer_bin() -> Option<PathBuf> {
     match which_composer() {
         Some(path) => Some(path),
         None if std::env::var_os("CI").is_some() => {
@@ -29,7 +29,7 @@ fn which_composer() -> Option<PathBuf> {
 }
 
 /// Composer with exactly the world's environment, never interactive.
-fn composer(world: &World, bin: &Path, args: &[&str]) -> std::process::Output {
+pub fn composer_command(world: &World, bin: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
     cmd.args(args)
         .args(["--no-ansi", "--no-interaction"])
@@ -38,9 +38,16 @@ fn composer(world: &World, bin: &Path, args: &[&str]) -> std::process::Output {
     for (name, value) in &world.vars {
         cmd.env(name, value);
     }
-    cmd.env("COMPOSER_NO_INTERACTION", "1")
-        .env("COMPOSER_DISABLE_NETWORK", "1");
-    let out = cmd.output().unwrap();
+    cmd.env("COMPOSER_NO_INTERACTION", "1");
+    cmd
+}
+
+/// [`composer_command`] without network, which must succeed.
+fn composer(world: &World, bin: &Path, args: &[&str]) -> std::process::Output {
+    let out = composer_command(world, bin, args)
+        .env("COMPOSER_DISABLE_NETWORK", "1")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "composer {args:?} failed: {}",

@@ -393,6 +393,8 @@ pub fn package_versions(name: &str, repo_url: &str) -> serde_json::Value {
         "version": "2.4.7",
         "version_normalized": "2.4.7.0",
         "type": "metapackage",
+        // The Composer 1 layout numbers every version; Composer needs it.
+        "uid": 1000,
         "dist": {
             "type": "zip",
             "url": format!("{repo_url}/archives/{name}/{}-2.4.7.zip", name.replace('/', "-")),
@@ -407,11 +409,19 @@ pub fn package_versions(name: &str, repo_url: &str) -> serde_json::Value {
 /// JSON is written the way PHP writes it, slashes escaped.
 pub fn serve_composer1(repo: &FakeRepo, names: &[&str]) {
     let url = repo.url();
+    let packages: Vec<(&str, serde_json::Value)> = names
+        .iter()
+        .map(|name| (*name, package_versions(name, &url)[0].clone()))
+        .collect();
+    serve_composer1_versions(repo, &packages);
+}
+
+/// [`serve_composer1`] with each package's (one) version given in full.
+pub fn serve_composer1_versions(repo: &FakeRepo, packages: &[(&str, serde_json::Value)]) {
     let mut providers = serde_json::Map::new();
-    for name in names {
-        let versions = package_versions(name, &url);
+    for (name, version) in packages {
         let mut by_version = serde_json::Map::new();
-        by_version.insert("2.4.7".into(), versions[0].clone());
+        by_version.insert(version["version"].as_str().unwrap().into(), version.clone());
         let file = php_json(&serde_json::json!({ "packages": { *name: by_version } }));
         let hash = sha256_hex(file.as_bytes());
         repo.route(

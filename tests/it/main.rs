@@ -11,6 +11,7 @@ mod bad_input;
 mod check;
 mod cleanup;
 mod composer;
+mod composer_install;
 mod doctor;
 mod exec;
 #[cfg(feature = "fault-points")]
