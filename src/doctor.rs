@@ -1,13 +1,11 @@
 //! Doctor: which credentials Composer will use for the host, and what is wrong.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use anyhow::Result;
 
 use crate::ci::Platform;
 use crate::cli::DoctorArgs;
 use crate::composer;
+use crate::composer::binary::{ComposerBinary, Precedence};
 use crate::composer::home::{ProcessEnv, composer_home};
 use crate::composer::repo_url::RepoUrl;
 use crate::composer::sources::{self, Holding, Origin, Source};
@@ -31,12 +29,18 @@ pub fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> {
     let manifest = composer::composer_json(working_dir);
     let project_auth = composer::project_auth_json(working_dir);
     let composer_auth = std::env::var("COMPOSER_AUTH").ok();
+    // The order depends on the Composer that will run.
+    let binary = ComposerBinary::find();
+    let precedence = binary
+        .as_ref()
+        .map_or(Precedence::EnvLast, ComposerBinary::precedence);
     let found = sources::collect(
         home.as_deref(),
         &manifest,
         &project_auth,
         composer_auth.as_deref(),
         &host,
+        precedence,
     );
 
     let mut out = format!("Credentials for {host}, in Composer's order (a later source wins):\n");
@@ -88,7 +92,7 @@ pub fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> {
         Ok(_) => {}
         Err(err) => problems.push(format!("{err:#}")),
     }
-    out.push_str(&composer_binary(&mut problems));
+    out.push_str(&describe_binary(binary.as_ref(), &mut problems));
     if problems.is_empty() {
         out.push_str("Problems: none found\n");
     } else {
@@ -133,76 +137,38 @@ fn conflicts(found: &[Source], problems: &mut Vec<String>) {
             ));
         }
     }
-    if winner.origin == Origin::EnvAuth && with_entry.len() > 1 {
+    let env_and_project = |o: &Origin| matches!(o, Origin::EnvAuth | Origin::ProjectAuth);
+    if env_and_project(&winner.origin)
+        && with_entry
+            .iter()
+            .filter(|(s, _)| env_and_project(&s.origin))
+            .count()
+            > 1
+    {
         problems.push(
-            "COMPOSER_AUTH overrides the auth.json files in current Composer; some older \
-             versions let a project auth.json win (composer/composer#12084)"
+            "COMPOSER_AUTH and the project's auth.json both hold credentials: Composer 2.8 and \
+             later take COMPOSER_AUTH, older versions the auth.json (composer/composer#12084)"
                 .into(),
         );
     }
 }
 
 /// Composer's path and version, and what that version means for secrets.
-fn composer_binary(problems: &mut Vec<String>) -> String {
-    let Ok(path) = which::which("composer") else {
-        return "Composer: not found on PATH\n".into();
+fn describe_binary(binary: Option<&ComposerBinary>, problems: &mut Vec<String>) -> String {
+    let Some(binary) = binary else {
+        return "Composer: not found on PATH (the order above is current Composer's)\n".into();
     };
-    let output = Command::new(&path)
-        .args(["--version", "--no-ansi", "--no-interaction"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .env("COMPOSER_NO_INTERACTION", "1")
-        .output();
-    let version_line = output
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Composer"))
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "version unknown".into());
-    if let Some(version) = parse_version(&version_line)
-        && version < (2, 10, 2)
+    if binary.shows_username()
+        && let Some((major, minor, patch)) = binary.version
     {
         problems.push(format!(
-            "Composer {}.{}.{} prints the whole username (the public key) in -vvv output; \
-             avoid -vvv in CI or upgrade to 2.10.2 or later",
-            version.0, version.1, version.2
+            "Composer {major}.{minor}.{patch} prints the whole username (the public key) in -vvv output; \
+             avoid -vvv in CI or upgrade to 2.10.2 or later"
         ));
     }
-    format!("Composer: {} ({version_line})\n", display(&path))
-}
-
-fn display(path: &Path) -> String {
-    path.display().to_string()
-}
-
-/// `Composer version 2.5.5 2023-03-21 11:50:05` → (2, 5, 5).
-fn parse_version(line: &str) -> Option<(u32, u32, u32)> {
-    let word = line
-        .split_whitespace()
-        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
-    let mut parts = word.split(['.', '-', '+']).map(|p| p.parse::<u32>().ok());
-    Some((
-        parts.next()??,
-        parts.next()??,
-        parts.next().flatten().unwrap_or(0),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_parse() {
-        assert_eq!(
-            parse_version("Composer version 2.5.5 2023-03-21 11:50:05"),
-            Some((2, 5, 5))
-        );
-        assert_eq!(parse_version("Composer version 2.10.2"), Some((2, 10, 2)));
-        assert_eq!(parse_version("Composer version 2.9.0-RC1"), Some((2, 9, 0)));
-        assert_eq!(parse_version("version unknown"), None);
-    }
+    format!(
+        "Composer: {} ({})\n",
+        binary.path.display(),
+        binary.version_line
+    )
 }

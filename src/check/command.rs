@@ -7,6 +7,7 @@ use super::classify::Status;
 use super::{CheckReport, download_token, packages};
 use crate::cli::{CheckCommandArgs, OnMissing};
 use crate::composer;
+use crate::composer::binary::{ComposerBinary, Precedence};
 use crate::composer::home::{ProcessEnv, composer_home};
 use crate::composer::repo_url::RepoUrl;
 use crate::composer::sources;
@@ -108,12 +109,14 @@ fn composer_credentials(
     let home = composer_home(&ProcessEnv).ok();
     let working_dir = &args.repo.working_dir;
     let composer_auth = std::env::var("COMPOSER_AUTH").ok();
+    let precedence = ComposerBinary::find().map_or(Precedence::EnvLast, |b| b.precedence());
     let found = sources::collect(
         home.as_deref(),
         &composer::composer_json(working_dir),
         &composer::project_auth_json(working_dir),
         composer_auth.as_deref(),
         &host,
+        precedence,
     );
     let (label, public, private) =
         sources::winning_credentials(&found, composer_auth.as_deref(), &host)?;

@@ -1,6 +1,7 @@
 //! Composer's view of credentials: where its files are, their shape, its host keys.
 
 pub mod auth;
+pub mod binary;
 pub mod home;
 pub mod repo_url;
 pub mod sources;

@@ -2,14 +2,17 @@
 //!
 //! `Factory::createConfig` loads `$COMPOSER_HOME/config.json`, then
 //! `$COMPOSER_HOME/auth.json`, then `COMPOSER_AUTH`; `createComposer` then
-//! merges the project's composer.json `config`, the project's auth.json, and
-//! `COMPOSER_AUTH` once more. A later source replaces an earlier one per host.
+//! merges the project's composer.json `config` and the project's auth.json,
+//! and current Composer applies `COMPOSER_AUTH` once more (older versions do
+//! not: there the project's auth.json wins). A later source replaces an
+//! earlier one per host.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::auth::{AuthDoc, HTTP_BASIC, entry_fingerprint};
+use super::binary::Precedence;
 use crate::files;
 use crate::secret;
 
@@ -51,6 +54,7 @@ pub fn collect(
     project_auth: &Path,
     composer_auth: Option<&str>,
     host: &str,
+    precedence: Precedence,
 ) -> Vec<Source> {
     let mut sources = Vec::with_capacity(5);
     if let Some(home) = home {
@@ -59,20 +63,37 @@ pub fn collect(
         let auth = home.join("auth.json");
         sources.push(from_file(Origin::HomeAuth, &auth, host, false));
     }
-    sources.push(from_file(Origin::ProjectConfig, composer_json, host, true));
-    sources.push(from_file(Origin::ProjectAuth, project_auth, host, false));
-    let env = match composer_auth {
-        Some(value) if !value.is_empty() => {
-            holding_of(value.as_bytes(), "COMPOSER_AUTH", host, false)
-        }
-        _ => Holding::Absent,
-    };
-    sources.push(Source {
+    let env = Source {
         origin: Origin::EnvAuth,
-        label: "COMPOSER_AUTH (applied last, so it wins over both files)".into(),
+        label: match precedence {
+            Precedence::EnvLast => "COMPOSER_AUTH (applied again last, so it wins over both files)",
+            Precedence::ProjectAuthLast => {
+                "COMPOSER_AUTH (this Composer applies it before the project's files)"
+            }
+        }
+        .into(),
         path: None,
-        holding: env,
-    });
+        holding: match composer_auth {
+            Some(value) if !value.is_empty() => {
+                holding_of(value.as_bytes(), "COMPOSER_AUTH", host, false)
+            }
+            _ => Holding::Absent,
+        },
+    };
+    let project = [
+        from_file(Origin::ProjectConfig, composer_json, host, true),
+        from_file(Origin::ProjectAuth, project_auth, host, false),
+    ];
+    match precedence {
+        Precedence::EnvLast => {
+            sources.extend(project);
+            sources.push(env);
+        }
+        Precedence::ProjectAuthLast => {
+            sources.push(env);
+            sources.extend(project);
+        }
+    }
     sources
 }
 
@@ -195,6 +216,7 @@ mod tests {
             &project.join("auth.json"),
             Some(""),
             "h",
+            Precedence::EnvLast,
         );
         let holdings: Vec<_> = sources.iter().map(|s| &s.holding).collect();
         assert_eq!(holdings[0], &Holding::Absent);
@@ -205,6 +227,25 @@ mod tests {
         assert_eq!(holdings[2], &Holding::NoEntry);
         assert!(matches!(holdings[3], Holding::Unreadable(why) if why.contains("not valid JSON")));
         assert_eq!(winner(&sources).unwrap().origin, Origin::HomeAuth);
+        let older = collect(
+            Some(&home),
+            &project.join("composer.json"),
+            &project.join("auth.json"),
+            Some(""),
+            "h",
+            Precedence::ProjectAuthLast,
+        );
+        let order: Vec<_> = older.iter().map(|s| s.origin.clone()).collect();
+        assert_eq!(
+            order,
+            [
+                Origin::HomeConfig,
+                Origin::HomeAuth,
+                Origin::EnvAuth,
+                Origin::ProjectConfig,
+                Origin::ProjectAuth
+            ]
+        );
         let shown = format!("{sources:?}");
         assert!(
             !shown.contains("zzzz") && !shown.contains("aaaabbbb"),

@@ -257,3 +257,134 @@ fn env_mode_through_eval() {
     // The variable lived in that shell only.
     shop.assert_refused_after_cleanup();
 }
+
+fn write_auth(path: &std::path::Path, user: &str, host: &str) {
+    let doc = serde_json::json!({ "http-basic": { host: { "username": user, "password": "pw" } } });
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, doc.to_string()).unwrap();
+}
+
+/// The doctor's winner, as the username its source holds.
+fn doctor_winner(shop: &Shop) -> String {
+    let out = shop.world.run(&["doctor", "--repo-url", &shop.url()]).ok();
+    let line = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Composer uses: "))
+        .unwrap_or_else(|| panic!("{}", out.stdout))
+        .to_string();
+    // Project files are named relative to --working-dir (here the default, ".").
+    if line.starts_with("COMPOSER_AUTH") {
+        "from-env".into()
+    } else if line == "./auth.json" {
+        "from-project-auth".into()
+    } else if line.starts_with("./composer.json") {
+        "from-composer-json".into()
+    } else if line == shop.world.home_auth().display().to_string() {
+        "from-home".into()
+    } else {
+        panic!("unexpected winner {line}")
+    }
+}
+
+#[test]
+fn the_source_doctor_names_is_the_one_composer_uses() {
+    type Arrange = fn(&Shop, &str);
+    let home: Arrange = |s, host| write_auth(&s.world.home_auth(), "from-home", host);
+    let project: Arrange = |s, host| {
+        write_auth(
+            &s.world.project.join("auth.json"),
+            "from-project-auth",
+            host,
+        )
+    };
+    let manifest: Arrange = |s, host| {
+        let path = s.world.project.join("composer.json");
+        let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        doc["config"] = serde_json::json!({ "http-basic": { host: { "username": "from-composer-json", "password": "pw" } } });
+        fs::write(&path, doc.to_string()).unwrap();
+    };
+    let cases: [(&str, &[Arrange], bool); 6] = [
+        ("home auth.json alone", &[home], false),
+        ("project auth.json over home", &[home, project], false),
+        ("composer.json config over home", &[home, manifest], false),
+        (
+            "project auth.json over composer.json config",
+            &[manifest, project],
+            false,
+        ),
+        ("COMPOSER_AUTH over the home file", &[home], true),
+        // Which of these wins depends on the Composer version: the doctor
+        // asks the Composer on PATH, and must agree with it.
+        ("COMPOSER_AUTH and both files", &[home, project], true),
+    ];
+    for (name, arrange, with_env) in cases {
+        let Some(mut shop) = Shop::new(&[MODULE]) else {
+            return;
+        };
+        let host = shop.repo.auth_host();
+        for step in arrange {
+            step(&shop, &host);
+        }
+        if with_env {
+            let value = serde_json::json!({ "http-basic": { &host: { "username": "from-env", "password": "pw" } } });
+            shop.world.set("COMPOSER_AUTH", value.to_string());
+        }
+        let winner = doctor_winner(&shop);
+        composer_install_as(&shop, &winner, name);
+    }
+}
+
+fn composer_install_as(shop: &Shop, user: &str, case: &str) {
+    let out = shop.composer(&["install"]);
+    assert!(
+        out.status.success(),
+        "{case}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let users: Vec<String> = shop
+        .repo
+        .requests()
+        .iter()
+        .map(|r| user_of(r.authorization.as_deref()))
+        .collect();
+    assert!(
+        !users.is_empty() && users.iter().all(|u| u == user),
+        "{case}: doctor said {user}, Composer sent {users:?}"
+    );
+}
+
+const EE: &str = "magento/product-enterprise-edition";
+
+#[test]
+fn keys_without_commerce_are_not_entitled_for_us_and_for_composer() {
+    for entitled in [false, true] {
+        let packages: &[&str] = if entitled { &[MODULE, EE] } else { &[MODULE] };
+        let Some(shop) = Shop::new(packages) else {
+            return;
+        };
+        shop.repo.require_keys(PUBLIC, PRIVATE);
+        let url = shop.url();
+        let check = shop
+            .world
+            .run(&["check", "--repo-url", &url, "--require-package", EE]);
+        shop.world
+            .run(&["setup", "--no-check", "--repo-url", &url])
+            .ok();
+        let require = shop.composer(&["require", &format!("{EE}:1.0.0")]);
+        shop.world.run(&["cleanup"]).ok();
+        let stderr = String::from_utf8_lossy(&require.stderr);
+        if entitled {
+            assert_eq!(check.code, 0, "{check:#?}");
+            assert!(require.status.success(), "{stderr}");
+        } else {
+            assert_eq!(check.code, 5, "{check:#?}");
+            assert!(
+                check.stderr.contains(&format!("cannot see {EE}")),
+                "{check:#?}"
+            );
+            assert!(!require.status.success(), "{stderr}");
+            assert!(stderr.contains("could not be found"), "{stderr}");
+        }
+    }
+}

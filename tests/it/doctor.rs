@@ -5,9 +5,20 @@ use std::process::Command;
 
 use crate::common::*;
 
+/// Put a stand-in `composer` that reports `version` first on PATH: the
+/// doctor's order depends on the Composer version.
+fn with_composer_version(world: &mut World, version: &str) {
+    let bin = world.root.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let script = format!("#!/bin/sh\necho 'Composer version {version} 2026-01-01 00:00:00'\n");
+    write_mode(&bin.join("composer"), script.as_bytes(), 0o755);
+    world.set("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+}
+
 #[test]
 fn lists_sources_in_order_and_names_the_winner() {
     let mut world = World::new();
+    with_composer_version(&mut world, "2.10.2");
     world.run(&["setup", "--no-check"]).ok();
     let out = world.run(&["doctor"]).ok();
     let home_auth = world.home_auth().display().to_string();
@@ -57,6 +68,40 @@ fn lists_sources_in_order_and_names_the_winner() {
         out.stdout
     );
     world.run(&["cleanup"]).ok();
+}
+
+#[test]
+fn older_composer_lets_the_project_auth_json_win_over_composer_auth() {
+    let mut world = World::new();
+    let entry = |user: &str| {
+        serde_json::json!({"http-basic": {"repo.magento.com": {"username": user, "password": "x"}}})
+            .to_string()
+    };
+    fs::write(world.project.join("composer.json"), "{}").unwrap();
+    fs::write(world.project.join("auth.json"), entry("project-user")).unwrap();
+    world.set("COMPOSER_AUTH", entry("env-user"));
+    with_composer_version(&mut world, "2.5.5");
+    let out = world.run(&["doctor"]).ok();
+    assert!(
+        out.stdout.contains("Composer uses: ./auth.json"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.find("COMPOSER_AUTH").unwrap() < out.stdout.find("./composer.json").unwrap()
+    );
+    assert!(
+        out.stdout.contains("composer/composer#12084"),
+        "{}",
+        out.stdout
+    );
+    with_composer_version(&mut world, "2.10.2");
+    let out = world.run(&["doctor"]).ok();
+    assert!(
+        out.stdout.contains("Composer uses: COMPOSER_AUTH"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
