@@ -62,17 +62,13 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         command.env("COMPOSER_AUTH", value);
         return Ok((signals.run(command)?, status));
     }
-    let target = setup::target_path(args.mode, &args.repo.working_dir)?;
-    let entry = setup::write_file(
-        &target,
+    let entry = setup::write_for_mode(
+        args.mode,
+        &args.repo.working_dir,
         &host,
-        &prepared.keys,
-        &prepared.state_path,
+        &prepared,
         reporter,
     )?;
-    if args.mode == Mode::Project {
-        setup::warn_about_project_file(&entry.target, &args.repo.working_dir, reporter);
-    }
     let outcome = signals.run(command);
     let cleaned = clean_up(&prepared, &entry, reporter);
     let code = match (outcome, cleaned) {

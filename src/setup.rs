@@ -79,40 +79,35 @@ pub fn prepare(
     };
     let status = match policy {
         CheckPolicy::Skip => "unchecked".to_string(),
-        CheckPolicy::Enforce => {
-            check::run_in(
+        CheckPolicy::Enforce | CheckPolicy::WarnOnly => {
+            let checked = check::run_in(
                 &repo,
                 &keys,
                 check_args,
                 &repo_args.working_dir,
                 true,
                 reporter,
-            )?;
-            "ok".to_string()
-        }
-        CheckPolicy::WarnOnly => match check::run_in(
-            &repo,
-            &keys,
-            check_args,
-            &repo_args.working_dir,
-            true,
-            reporter,
-        ) {
-            Ok(()) => "ok".to_string(),
-            Err(err) => {
-                let failure = err.downcast_ref::<Failure>();
-                let status = failure
-                    .and_then(|f| f.status)
-                    .unwrap_or("error")
-                    .to_string();
-                let hint = failure.and_then(|f| f.hint.clone());
-                let hint = hint.map(|h| format!("; {h}")).unwrap_or_default();
-                reporter.warning(&format!(
-                    "the check failed, going on as asked: {err:#}{hint}"
-                ));
-                status
+            );
+            match (checked, policy) {
+                (Ok(()), _) => "ok".to_string(),
+                (Err(err), CheckPolicy::WarnOnly) => {
+                    let failure = err.downcast_ref::<Failure>();
+                    let status = failure
+                        .and_then(|f| f.status)
+                        .unwrap_or("error")
+                        .to_string();
+                    let hint = failure
+                        .and_then(|f| f.hint.as_deref())
+                        .map(|h| format!("; {h}"))
+                        .unwrap_or_default();
+                    reporter.warning(&format!(
+                        "the check failed, going on as asked: {err:#}{hint}"
+                    ));
+                    status
+                }
+                (Err(err), _) => return Err(err),
             }
-        },
+        }
     };
     let state_path = state::locate(platform_args.state_file.as_deref(), platform);
     Ok(Some(Prepared {
@@ -165,17 +160,13 @@ pub fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summary> {
             ));
         }
         (Mode::Home | Mode::Project, _) => {
-            let target = target_path(args.mode, &args.repo.working_dir)?;
-            let entry = write_file(
-                &target,
+            let entry = write_for_mode(
+                args.mode,
+                &args.repo.working_dir,
                 &host,
-                &prepared.keys,
-                &prepared.state_path,
+                &prepared,
                 reporter,
             )?;
-            if args.mode == Mode::Project {
-                warn_about_project_file(&entry.target, &args.repo.working_dir, reporter);
-            }
             remember_state_path(&prepared)?;
             reporter.info(&format!(
                 "wrote credentials for {host} to {}; `magento-auth cleanup` restores it",
@@ -235,6 +226,29 @@ fn remember_state_path(prepared: &Prepared) -> Result<()> {
         .to_str()
         .ok_or_else(|| Failure::bad_input("the state path is not valid UTF-8"))?;
     ci::github::append("GITHUB_STATE", ci::github::STATE_NAME, path)
+}
+
+/// Write the keys into the auth.json of a file mode, with the project
+/// mode's warnings.
+pub fn write_for_mode(
+    mode: Mode,
+    working_dir: &Path,
+    host: &str,
+    prepared: &Prepared,
+    reporter: &mut dyn Reporter,
+) -> Result<Entry> {
+    let target = target_path(mode, working_dir)?;
+    let entry = write_file(
+        &target,
+        host,
+        &prepared.keys,
+        &prepared.state_path,
+        reporter,
+    )?;
+    if mode == Mode::Project {
+        warn_about_project_file(&entry.target, working_dir, reporter);
+    }
+    Ok(entry)
 }
 
 /// The auth.json a file mode writes.
