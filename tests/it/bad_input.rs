@@ -124,3 +124,59 @@ fn keys_with_unicode_spaces_and_tabs() {
         refused_unchanged(&world, &["setup", "--no-check"], needle);
     }
 }
+
+/// A state file damaged after setup wrote it: cut short, emptied, overwritten
+/// with noise, or with a field changed that still parses. Cleanup and setup
+/// refuse it (exit 3) and change no file, rather than restore wrong bytes or
+/// write to a path setup never touched.
+#[test]
+fn a_corrupted_or_truncated_state_file() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    type Damage = fn(&str) -> Vec<u8>;
+    let damage: [(&str, Damage); 6] = [
+        ("cut short", |text| {
+            text.as_bytes()[..text.len() / 2].to_vec()
+        }),
+        ("emptied", |_| Vec::new()),
+        ("noise", |_| (0..=255u8).rev().collect()),
+        ("another shape", |_| {
+            b"{\"version\": 1, \"entries\": {}}".to_vec()
+        }),
+        ("one byte of the previous file changed", |text| {
+            let mut state: serde_json::Value = serde_json::from_str(text).unwrap();
+            let entry = &mut state["entries"][0];
+            let mut bytes = BASE64
+                .decode(entry["previous_base64"].as_str().unwrap())
+                .unwrap();
+            bytes[10] ^= 0x20;
+            entry["previous_base64"] = BASE64.encode(bytes).into();
+            serde_json::to_vec_pretty(&state).unwrap()
+        }),
+        ("the target changed", |text| {
+            let mut state: serde_json::Value = serde_json::from_str(text).unwrap();
+            let target = state["entries"][0]["target"].as_str().unwrap().to_string();
+            state["entries"][0]["target"] = target.replace("auth.json", "other.json").into();
+            serde_json::to_vec_pretty(&state).unwrap()
+        }),
+    ];
+    for (what, damage) in damage {
+        let world = World::new();
+        write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+        world.run(&["setup", "--no-check"]).ok();
+        let text = fs::read_to_string(world.state_file()).unwrap();
+        fs::write(world.state_file(), damage(&text)).unwrap();
+        let before = world.snapshot();
+        for args in [&["cleanup"][..], &["setup", "--no-check"]] {
+            let out = world.run(args);
+            assert!(
+                out.code == 3
+                    && out.stderr.contains("state file")
+                    && out.stderr.contains("is corrupt")
+                    && out.stderr.contains("hint: "),
+                "{what}: {args:?}: {out:#?}"
+            );
+        }
+        assert_eq!(world.snapshot(), before, "{what}: a file changed");
+    }
+}
