@@ -180,3 +180,84 @@ fn a_corrupted_or_truncated_state_file() {
         assert_eq!(world.snapshot(), before, "{what}: a file changed");
     }
 }
+
+/// Malformed credentials that hold the keys: every command refuses them (or
+/// doctor reports them as a problem, exit 0) without echoing any part of
+/// them, and changes no file. Entries of odd shape inside a well-formed
+/// `http-basic` are not refused (setup replaces the entry and cleanup puts it
+/// back), but doctor and the check must not echo them either.
+#[test]
+fn malformed_credentials_holding_the_keys_are_never_echoed() {
+    let entry = format!(r#"{{"username":"{PUBLIC}","password":"{PRIVATE}"}}"#);
+    let refused = [
+        format!(r#"{{"http-basic":{{"repo.magento.com":{entry}}}"#),
+        format!(r#"{{"http-basic":{{"repo.magento.com":{entry}}}}}x"#),
+        format!(r#"{{"http-basic":["{PUBLIC}","{PRIVATE}"]}}"#),
+        format!(r#"["{PUBLIC}:{PRIVATE}"]"#),
+        format!("\u{feff}{{\"http-basic\":{{\"repo.magento.com\":{entry}}}}}"),
+    ];
+    let odd_entries = [
+        format!(r#"{{"http-basic":{{"repo.magento.com":"{PRIVATE}"}}}}"#),
+        format!(
+            r#"{{"http-basic":{{"repo.magento.com":{{"username":"{PUBLIC}","password":7}}}}}}"#
+        ),
+        format!(
+            r#"{{"http-basic":{{"repo.magento.com":{{"username":["{PUBLIC}"],"password":{{"p":"{PRIVATE}"}}}}}}}}"#
+        ),
+    ];
+    for text in refused.iter().chain(&odd_entries) {
+        let is_refused = refused.contains(text);
+        // As COMPOSER_AUTH.
+        let mut world = World::new();
+        world.set("COMPOSER_AUTH", text);
+        let before = world.snapshot();
+        if is_refused {
+            world
+                .run(&["setup", "--no-check", "--mode", "env"])
+                .code(3)
+                .stderr_has("COMPOSER_AUTH");
+            world
+                .run(&["exec", "--no-check", "--", "true"])
+                .code(3)
+                .stderr_has("COMPOSER_AUTH");
+        }
+        let out = world.run(&["doctor"]).ok();
+        assert!(out.stdout.contains("Problems:"), "{out:#?}");
+        unusable_for_the_check(&mut world);
+        assert_eq!(world.snapshot(), before, "{text}");
+
+        // As the home auth.json.
+        let mut world = World::new();
+        write_mode(&world.home_auth(), text.as_bytes(), 0o600);
+        let before = world.snapshot();
+        if is_refused {
+            world
+                .run(&["setup", "--no-check"])
+                .code(3)
+                .stderr_has("auth.json");
+            world
+                .run(&["exec", "--no-check", "--mode", "home", "--", "true"])
+                .code(3)
+                .stderr_has("auth.json");
+        }
+        world.run(&["doctor"]).ok();
+        unusable_for_the_check(&mut world);
+        assert_eq!(world.snapshot(), before, "{text}");
+    }
+}
+
+/// Without keys the check takes the credentials Composer would use; these
+/// are unusable, so it stops before any request (and a proxy on a closed
+/// local port makes sure nothing would leave the machine if it did not).
+fn unusable_for_the_check(world: &mut World) {
+    world
+        .unset("MAGENTO_PUBLIC_KEY")
+        .unset("MAGENTO_PRIVATE_KEY")
+        .set(
+            "HTTPS_PROXY",
+            format!("http://127.0.0.1:{}", crate::proxy::free_port()),
+        );
+    world
+        .run(&["check", "--timeout", "2", "--retries", "0"])
+        .code(3);
+}
