@@ -471,10 +471,24 @@ mod no_proxy {
             }
         }
 
-        /// Whatever the text, parsing and matching end without a panic.
+        /// Whatever the text: no panic, a list is the union of its
+        /// comma-separated parts, `*` bypasses all, and the host's case does
+        /// not matter (the fuzz target `no_proxy` checks the same).
         #[test]
-        fn any_text_is_handled(list in ".{0,40}", host in ".{0,20}", port in any::<u16>()) {
-            let _ = NoProxy::parse(&list).bypasses(&host, port);
+        fn any_text_is_handled(
+            first in ".{0,30}",
+            second in ".{0,30}",
+            host in ".{0,20}",
+            port in any::<u16>(),
+        ) {
+            let one = NoProxy::parse(&first).bypasses(&host, port);
+            let other = NoProxy::parse(&second).bypasses(&host, port);
+            let joined = format!("{first},{second}");
+            prop_assert_eq!(NoProxy::parse(&joined).bypasses(&host, port), one || other);
+            let star = format!("{first},*");
+            prop_assert!(NoProxy::parse(&star).bypasses(&host, port));
+            let upper = host.to_ascii_uppercase();
+            prop_assert_eq!(NoProxy::parse(&first).bypasses(&upper, port), one);
         }
     }
 }
