@@ -39,6 +39,8 @@ enum Ci {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Case {
+    /// `--no-check` (check itself is not run).
+    Unchecked,
     Ok,
     InvalidKeys,
     Forbidden,
@@ -59,6 +61,7 @@ const MODES: [&str; 3] = ["home", "project", "env"];
 impl Case {
     fn status(self) -> &'static str {
         match self {
+            Case::Unchecked => "unchecked",
             Case::Ok => "ok",
             Case::InvalidKeys => "invalid-keys",
             Case::Forbidden => "forbidden",
@@ -67,9 +70,14 @@ impl Case {
         }
     }
 
+    /// Whether setup and exec write the credentials.
+    fn writes(self) -> bool {
+        matches!(self, Case::Unchecked | Case::Ok)
+    }
+
     fn code(self) -> i32 {
         match self {
-            Case::Ok => 0,
+            Case::Unchecked | Case::Ok => 0,
             Case::InvalidKeys => 4,
             Case::Forbidden | Case::NotEntitled => 5,
             Case::Unreachable => 6,
@@ -155,6 +163,21 @@ impl Canary {
         let public = random_key(&mut rng, &[]);
         // A username cannot hold ':', a password can.
         let private = random_key(&mut rng, &[":"]);
+        Self::of(public, private, seed)
+    }
+
+    /// Marketplace keys (32 ASCII letters and digits), as repo.magento.com
+    /// takes them.
+    fn marketplace() -> Self {
+        let seed = seed();
+        let mut rng = Rng(seed);
+        let mut key = || (0..32).map(|_| rng.pick(ALNUM)).collect::<String>();
+        let public = key();
+        let private = key();
+        Self::of(public, private, seed)
+    }
+
+    fn of(public: String, private: String, seed: u64) -> Self {
         let forms = secret_forms_of(&public, &private);
         Canary {
             public,
@@ -325,7 +348,12 @@ impl<'a> Job<'a> {
         }
     }
 
-    fn check_args(&self) -> Vec<String> {
+    fn check_args(&self, case: Case) -> Vec<String> {
+        if case == Case::Unchecked {
+            return ["--repo-url", &self.repo_url, "--no-check"]
+                .map(str::to_string)
+                .to_vec();
+        }
         [
             "--repo-url",
             &self.repo_url,
@@ -364,7 +392,7 @@ impl<'a> Job<'a> {
     fn check(&self, case: Case) {
         for variant in ["--json", "", "--private-key-stdin"] {
             let mut args = vec!["check".to_string()];
-            args.extend(self.check_args());
+            args.extend(self.check_args(case));
             let json = variant == "--json";
             if !variant.is_empty() {
                 args.push(variant.into());
@@ -394,13 +422,13 @@ impl<'a> Job<'a> {
     /// `cleanup` as the platform runs it; then every file is searched.
     fn setup_doctor_cleanup(&mut self, mode: &str, case: Case) {
         let mut args = vec!["setup".to_string(), "--mode".into(), mode.into()];
-        args.extend(self.check_args());
+        args.extend(self.check_args(case));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let export = mode == "env";
         let step = self.step(&args, export);
         self.expect(&step, &args, case);
         let mut composer_auth = None;
-        if case == Case::Ok {
+        if case.writes() {
             match (mode, self.ci) {
                 ("env", Ci::Github) => {
                     let env = parse_env_file(&step.files["GITHUB_ENV"]).unwrap();
@@ -473,7 +501,7 @@ impl<'a> Job<'a> {
             go.display()
         );
         let mut args = vec!["exec".to_string(), "--mode".into(), mode.into()];
-        args.extend(self.check_args());
+        args.extend(self.check_args(case));
         args.extend(["--", "sh", "-c", &script].map(str::to_string));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut child = self
@@ -510,7 +538,7 @@ impl<'a> Job<'a> {
             fs::write(&go, "").unwrap();
         }
         let output = child.wait_with_output().unwrap();
-        assert_eq!(started, case == Case::Ok, "{}", self.what(&args));
+        assert_eq!(started, case.writes(), "{}", self.what(&args));
         let step = self.searched(&args, output, false);
         self.expect(&step, &args, case);
         self.files_clean(&format!("after exec --mode {mode}"));
@@ -592,14 +620,29 @@ fn matrix(ci: Ci) {
     let ca_file = ca.write(scratch.path(), "ca.pem");
     for case in CASES {
         let (_repo, url) = repository(&ca, &canary, case);
-        let mut job = Job::new(ci, &canary, url, &ca_file);
-        job.check(case);
-        for mode in MODES {
-            job.setup_doctor_cleanup(mode, case);
-            job.exec(mode, case);
-        }
-        job.files_clean("at the end");
+        run_job(Job::new(ci, &canary, url, &ca_file), case);
     }
+    // repo.magento.com itself, with Marketplace keys: written without a
+    // check, and checked through a proxy on a closed local port (which also
+    // keeps every request on this machine).
+    let canary = Canary::marketplace();
+    for case in [Case::Unchecked, Case::Unreachable] {
+        let mut job = Job::new(ci, &canary, "https://repo.magento.com".into(), &ca_file);
+        job.world
+            .set("HTTPS_PROXY", format!("http://127.0.0.1:{}", free_port()));
+        run_job(job, case);
+    }
+}
+
+fn run_job(mut job: Job, case: Case) {
+    if case != Case::Unchecked {
+        job.check(case);
+    }
+    for mode in MODES {
+        job.setup_doctor_cleanup(mode, case);
+        job.exec(mode, case);
+    }
+    job.files_clean("at the end");
 }
 
 #[test]
