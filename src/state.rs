@@ -161,7 +161,9 @@ pub fn save(path: &Path, state: &State) -> Result<()> {
             .iter()
             .map(|e| json!({"id": e.id, "kind": "env", "name": e.name, "previous": e.previous})),
     );
-    let value = json!({ "version": VERSION, "entries": entries });
+    let entries = Value::Array(entries);
+    let checksum = entries_checksum(&entries);
+    let value = json!({ "version": VERSION, "entries": entries, "entries_sha256": checksum });
     let mut bytes = serde_json::to_vec_pretty(&value)?;
     bytes.push(b'\n');
     files::write_atomic(path, &bytes, 0o600, files::Durability::Full)
@@ -192,17 +194,24 @@ fn entry_to_json(entry: &Entry) -> Result<Value> {
     }))
 }
 
+/// SHA-256 of the entries as compact JSON, which reads back to the same bytes.
+fn entries_checksum(entries: &Value) -> String {
+    crate::composer::auth::sha256_hex(entries.to_string().as_bytes())
+}
+
 fn parse(bytes: &[u8]) -> Result<State, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON ({e})"))?;
     if value.get("version").and_then(Value::as_u64) != Some(VERSION) {
         return Err("unknown version".into());
     }
+    let entries = value.get("entries").ok_or("no entries")?;
+    // A state that still parses can be damaged too (a changed byte of the
+    // previous file would be restored as it is): the checksum tells.
+    if value.get("entries_sha256").and_then(Value::as_str) != Some(&entries_checksum(entries)) {
+        return Err("its checksum does not match its entries".into());
+    }
     let mut state = State::default();
-    for entry in value
-        .get("entries")
-        .and_then(Value::as_array)
-        .ok_or("no entries")?
-    {
+    for entry in entries.as_array().ok_or("no entries")? {
         match entry.get("kind").and_then(Value::as_str) {
             Some("file") => state.entries.push(parse_entry(entry)?),
             Some("env") => state.env.push(parse_env_entry(entry)?),
@@ -335,6 +344,7 @@ mod tests {
             &text[..text.len() / 2],
             "[]",
             &text.replace("\"file\"", "\"disk\""),
+            &text.replace("\"existed\": true", "\"existed\": false"),
         ] {
             fs::write(&path, broken).unwrap();
             let err = load(&path).unwrap_err();

@@ -1,10 +1,13 @@
 //! From what the repository answered to a status, a message and a hint, in
 //! the words of Adobe's page on Marketplace authentication keys.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use super::http::{NetError, NetKind, Reply};
 use crate::exit::Code;
+use crate::secret::Secret;
 
 /// The outcomes of the SPEC's table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,7 +103,8 @@ pub struct Context<'a> {
     /// The proxy the request went through, if any.
     pub proxy: Option<&'a str>,
     pub attempts: u32,
-    /// Values to blank out of anything the server says (the keys).
+    /// The credentials sent, user name then password: blanked out of
+    /// anything the server says, in every form it could echo them in.
     pub redact: &'a [&'a str],
 }
 
@@ -240,7 +244,9 @@ pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, V
 }
 
 /// The repository's own `warning` (or, failing that, `info`, `message`), made
-/// safe to print: one line, bounded, no key in it.
+/// safe to print: one line, bounded, no key in it in any form the server
+/// could echo it in (see [`echoed_forms`]). Blanked before it is cut short,
+/// so that no part of a form survives at the cut.
 pub fn server_warning(body: &[u8], redact: &[&str]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let text = ["warning", "info", "message", "error"]
@@ -249,13 +255,52 @@ pub fn server_warning(body: &[u8], redact: &[&str]) -> Option<String> {
     let mut clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
         .collect();
-    for secret in redact.iter().filter(|s| !s.is_empty()) {
-        clean = clean.replace(secret, "***");
+    for form in echoed_forms(redact) {
+        clean = clean.replace(form.expose(), "***");
     }
+    let clean: String = clean.chars().take(300).collect();
     let clean = clean.trim().to_string();
     (!clean.is_empty()).then_some(clean)
+}
+
+/// What a server may send back of credentials it received: each value raw,
+/// JSON-escaped and percent-encoded, and (for a user and password) the Basic
+/// header's base64 of `user:password`. Longest first, so that a form that
+/// holds another is blanked whole.
+fn echoed_forms(secrets: &[&str]) -> Vec<Secret> {
+    let mut forms = Vec::new();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        forms.push(Secret::new(secret.to_string()));
+        let json = Secret::new(Value::String(secret.to_string()).to_string());
+        let json = json.expose();
+        forms.push(Secret::new(json[1..json.len() - 1].to_string()));
+        for lowercase in [false, true] {
+            forms.push(Secret::new(percent_encode(secret, lowercase)));
+        }
+    }
+    if let [user, password] = secrets {
+        forms.push(Secret::new(
+            BASE64.encode(Secret::new(format!("{user}:{password}")).expose()),
+        ));
+    }
+    forms.sort_by_key(|form| std::cmp::Reverse(form.expose().len()));
+    forms
+}
+
+/// Every byte but RFC 3986's unreserved characters as `%XX`.
+fn percent_encode(text: &str, lowercase: bool) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(byte))
+            }
+            _ if lowercase => out.push_str(&format!("%{byte:02x}")),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 /// Only the host of a redirect target: its path or query could hold anything.
@@ -319,6 +364,35 @@ mod tests {
             verdict.message
         );
         assert!(verdict.hint.unwrap().contains("not swapped"));
+    }
+
+    #[test]
+    fn a_warning_that_echoes_the_credentials_in_any_form_is_blanked() {
+        let (user, password) = ("us/er é", "pa\"ss:%w");
+        let basic = BASE64.encode(format!("{user}:{password}"));
+        let echoes = [
+            format!("Basic {basic}"),
+            format!("{user} {password}"),
+            "user=us%2Fer%20%C3%A9&password=pa%22ss%3a%25w".to_string(),
+            format!("as JSON: {}", serde_json::to_string(password).unwrap()),
+            // A form that reaches past the 300th character is blanked whole.
+            format!("{} {basic}", "x".repeat(290)),
+        ];
+        for echo in echoes {
+            let body = serde_json::json!({ "warning": echo }).to_string();
+            let said = server_warning(body.as_bytes(), &[user, password]).unwrap();
+            for leak in [
+                user,
+                password,
+                "us%2Fer",
+                "pa%22ss",
+                "pa\\\"ss",
+                &basic[..8],
+            ] {
+                assert!(!said.contains(leak), "{leak:?} in {said:?}");
+            }
+            assert!(said.contains("***"), "{said}");
+        }
     }
 
     #[test]

@@ -172,6 +172,29 @@ mod tests {
         }
     }
 
+    /// Numbers elsewhere in the file keep their value and their digits
+    /// through a merge (found by the `auth_json` fuzz target: a float that
+    /// did not read back as the same number, a big integer that lost digits).
+    #[test]
+    fn numbers_elsewhere_keep_their_value_and_digits() {
+        let text = r#"{"a": 9028777777777788888.282887777772, "b": 1e2, "c": 1.0,
+            "d": 123456789012345678901234567890, "e": -0.0}"#;
+        let mut doc = AuthDoc::parse(text.as_bytes(), "auth.json").unwrap();
+        doc.set_keys("repo.magento.com", &keys());
+        let written = doc.to_file_bytes();
+        assert_eq!(AuthDoc::parse(&written, "auth.json").unwrap(), doc);
+        let written = String::from_utf8(written).unwrap();
+        // (An exponent may gain its `+`: 1e2 is written 1e+2.)
+        for spelling in [
+            "9028777777777788888.282887777772",
+            "1.0",
+            "123456789012345678901234567890",
+            "-0.0",
+        ] {
+            assert!(written.contains(spelling), "{spelling} in {written}");
+        }
+    }
+
     /// What `composer config --global http-basic.example.org u p` writes into a
     /// new auth.json (Composer 2.5.5): every auth type, empty objects included,
     /// and a `}},` its JSON manipulator leaves behind.

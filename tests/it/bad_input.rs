@@ -124,3 +124,140 @@ fn keys_with_unicode_spaces_and_tabs() {
         refused_unchanged(&world, &["setup", "--no-check"], needle);
     }
 }
+
+/// A state file damaged after setup wrote it: cut short, emptied, overwritten
+/// with noise, or with a field changed that still parses. Cleanup and setup
+/// refuse it (exit 3) and change no file, rather than restore wrong bytes or
+/// write to a path setup never touched.
+#[test]
+fn a_corrupted_or_truncated_state_file() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    type Damage = fn(&str) -> Vec<u8>;
+    let damage: [(&str, Damage); 6] = [
+        ("cut short", |text| {
+            text.as_bytes()[..text.len() / 2].to_vec()
+        }),
+        ("emptied", |_| Vec::new()),
+        ("noise", |_| (0..=255u8).rev().collect()),
+        ("another shape", |_| {
+            b"{\"version\": 1, \"entries\": {}}".to_vec()
+        }),
+        ("one byte of the previous file changed", |text| {
+            let mut state: serde_json::Value = serde_json::from_str(text).unwrap();
+            let entry = &mut state["entries"][0];
+            let mut bytes = BASE64
+                .decode(entry["previous_base64"].as_str().unwrap())
+                .unwrap();
+            bytes[10] ^= 0x20;
+            entry["previous_base64"] = BASE64.encode(bytes).into();
+            serde_json::to_vec_pretty(&state).unwrap()
+        }),
+        ("the target changed", |text| {
+            let mut state: serde_json::Value = serde_json::from_str(text).unwrap();
+            let target = state["entries"][0]["target"].as_str().unwrap().to_string();
+            state["entries"][0]["target"] = target.replace("auth.json", "other.json").into();
+            serde_json::to_vec_pretty(&state).unwrap()
+        }),
+    ];
+    for (what, damage) in damage {
+        let world = World::new();
+        write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+        world.run(&["setup", "--no-check"]).ok();
+        let text = fs::read_to_string(world.state_file()).unwrap();
+        fs::write(world.state_file(), damage(&text)).unwrap();
+        let before = world.snapshot();
+        for args in [&["cleanup"][..], &["setup", "--no-check"]] {
+            let out = world.run(args);
+            assert!(
+                out.code == 3
+                    && out.stderr.contains("state file")
+                    && out.stderr.contains("is corrupt")
+                    && out.stderr.contains("hint: "),
+                "{what}: {args:?}: {out:#?}"
+            );
+        }
+        assert_eq!(world.snapshot(), before, "{what}: a file changed");
+    }
+}
+
+/// Malformed credentials that hold the keys: every command refuses them (or
+/// doctor reports them as a problem, exit 0) without echoing any part of
+/// them, and changes no file. Entries of odd shape inside a well-formed
+/// `http-basic` are not refused (setup replaces the entry and cleanup puts it
+/// back), but doctor and the check must not echo them either.
+#[test]
+fn malformed_credentials_holding_the_keys_are_never_echoed() {
+    let entry = format!(r#"{{"username":"{PUBLIC}","password":"{PRIVATE}"}}"#);
+    let refused = [
+        format!(r#"{{"http-basic":{{"repo.magento.com":{entry}}}"#),
+        format!(r#"{{"http-basic":{{"repo.magento.com":{entry}}}}}x"#),
+        format!(r#"{{"http-basic":["{PUBLIC}","{PRIVATE}"]}}"#),
+        format!(r#"["{PUBLIC}:{PRIVATE}"]"#),
+        format!("\u{feff}{{\"http-basic\":{{\"repo.magento.com\":{entry}}}}}"),
+    ];
+    let odd_entries = [
+        format!(r#"{{"http-basic":{{"repo.magento.com":"{PRIVATE}"}}}}"#),
+        format!(
+            r#"{{"http-basic":{{"repo.magento.com":{{"username":"{PUBLIC}","password":7}}}}}}"#
+        ),
+        format!(
+            r#"{{"http-basic":{{"repo.magento.com":{{"username":["{PUBLIC}"],"password":{{"p":"{PRIVATE}"}}}}}}}}"#
+        ),
+    ];
+    for text in refused.iter().chain(&odd_entries) {
+        let is_refused = refused.contains(text);
+        // As COMPOSER_AUTH.
+        let mut world = World::new();
+        world.set("COMPOSER_AUTH", text);
+        let before = world.snapshot();
+        if is_refused {
+            world
+                .run(&["setup", "--no-check", "--mode", "env"])
+                .code(3)
+                .stderr_has("COMPOSER_AUTH");
+            world
+                .run(&["exec", "--no-check", "--", "true"])
+                .code(3)
+                .stderr_has("COMPOSER_AUTH");
+        }
+        let out = world.run(&["doctor"]).ok();
+        assert!(out.stdout.contains("Problems:"), "{out:#?}");
+        unusable_for_the_check(&mut world);
+        assert_eq!(world.snapshot(), before, "{text}");
+
+        // As the home auth.json.
+        let mut world = World::new();
+        write_mode(&world.home_auth(), text.as_bytes(), 0o600);
+        let before = world.snapshot();
+        if is_refused {
+            world
+                .run(&["setup", "--no-check"])
+                .code(3)
+                .stderr_has("auth.json");
+            world
+                .run(&["exec", "--no-check", "--mode", "home", "--", "true"])
+                .code(3)
+                .stderr_has("auth.json");
+        }
+        world.run(&["doctor"]).ok();
+        unusable_for_the_check(&mut world);
+        assert_eq!(world.snapshot(), before, "{text}");
+    }
+}
+
+/// Without keys the check takes the credentials Composer would use; these
+/// are unusable, so it stops before any request (and a proxy on a closed
+/// local port makes sure nothing would leave the machine if it did not).
+fn unusable_for_the_check(world: &mut World) {
+    world
+        .unset("MAGENTO_PUBLIC_KEY")
+        .unset("MAGENTO_PRIVATE_KEY")
+        .set(
+            "HTTPS_PROXY",
+            format!("http://127.0.0.1:{}", crate::proxy::free_port()),
+        );
+    world
+        .run(&["check", "--timeout", "2", "--retries", "0"])
+        .code(3);
+}

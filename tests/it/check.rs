@@ -531,6 +531,8 @@ fn a_real_proxy_carries_the_check() {
         "tinyproxy did not carry the request:\n{}",
         proxy.log()
     );
+    // Through the tunnel the proxy sees the host and port, never the keys.
+    assert_no_secret(&proxy.log(), "the proxy's log");
     assert_eq!(scene.repo.requests().len(), 1);
 }
 

@@ -259,26 +259,99 @@ impl Outcome {
     }
 }
 
-/// Every form a canary could leak in: raw, base64 of `public:private` at each
-/// offset, JSON- and URL-escaped (the same as raw for these alphabets).
+/// Every form the canary keys could leak in (see [`secret_forms_of`]).
 pub fn secret_forms() -> Vec<String> {
-    let mut forms = vec![PUBLIC.to_string(), PRIVATE.to_string()];
-    let pair = format!("{PUBLIC}:{PRIVATE}");
-    for offset in 0..3 {
-        let encoded = BASE64.encode(&pair.as_bytes()[offset..]);
-        // Skip the first characters, which depend on what came before.
-        forms.push(encoded[4..encoded.len() - 4].to_string());
+    secret_forms_of(PUBLIC, PRIVATE)
+}
+
+/// Every form a pair of keys could leak in: each key raw, JSON-escaped (as
+/// serde writes it, and as PHP's `json_encode` does, `/` and non-ASCII
+/// escaped), URL-escaped (upper- and lowercase hex, and form encoding with
+/// `+`); and base64, at every offset, of `public:private` (an Authorization
+/// header) and of each key raw and JSON-escaped (inside a base64'd
+/// COMPOSER_AUTH), so that they are found inside any longer encoded text.
+pub fn secret_forms_of(public: &str, private: &str) -> Vec<String> {
+    let mut forms = Vec::new();
+    let mut encoded_texts = vec![format!("{public}:{private}")];
+    for key in [public, private] {
+        let json = serde_json::to_string(key).unwrap();
+        let escaped = [
+            key.to_string(),
+            json[1..json.len() - 1].to_string(),
+            php_json_escape(key),
+        ];
+        forms.extend_from_slice(&escaped);
+        // Base64 of a JSON document (a COMPOSER_AUTH) holds the key escaped.
+        encoded_texts.extend_from_slice(&escaped);
+        forms.push(url_escape(key, false, false));
+        forms.push(url_escape(key, true, false));
+        forms.push(url_escape(key, false, true));
     }
+    for text in encoded_texts {
+        let bytes = text.as_bytes();
+        for offset in 0..3 {
+            // Aligned at `offset`, the encoding is exact but for its last
+            // group, which depends on what follows; the first one is left
+            // off too, so that a form never needs the bytes before it.
+            let encoded = BASE64.encode(&bytes[offset..]);
+            forms.push(encoded[4..encoded.len() - 4].to_string());
+        }
+    }
+    forms.sort();
+    forms.dedup();
     forms
 }
 
-pub fn assert_no_secret(text: &str, what: &str) {
-    for form in secret_forms() {
-        assert!(
-            !text.contains(&form),
-            "a secret ({form:.6}…) leaked into {what}:\n{text}"
-        );
+/// `json_encode` without flags: `/` as `\/`, non-ASCII as `\uXXXX` pairs.
+fn php_json_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' => out.push_str("\\/"),
+            c if (c as u32) < 0x20 || !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
     }
+    out
+}
+
+/// Percent-encoding of everything but RFC 3986's unreserved characters.
+fn url_escape(text: &str, lowercase: bool, plus_for_space: bool) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' if plus_for_space => out.push('+'),
+            _ if lowercase => out.push_str(&format!("%{b:02x}")),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+pub fn assert_no_secret(text: &str, what: &str) {
+    assert_no_form(text, what, &secret_forms());
+}
+
+/// Fail if `text` holds any of `forms`.
+pub fn assert_no_form(text: &str, what: &str, forms: &[String]) {
+    if let Some(form) = forms.iter().find(|form| text.contains(form.as_str())) {
+        panic!("a secret ({form:.6}…) leaked into {what}:\n{text}");
+    }
+}
+
+/// Whether `text` holds any of `forms`.
+pub fn holds_form(text: &str, forms: &[String]) -> bool {
+    forms.iter().any(|form| text.contains(form.as_str()))
 }
 
 /// An auth.json exactly as Composer 2.5.5 wrote it (`composer config --global

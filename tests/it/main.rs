@@ -8,6 +8,7 @@ mod fake_repo;
 mod proxy;
 
 mod bad_input;
+mod canary;
 mod check;
 mod cleanup;
 mod composer;
