@@ -2,13 +2,13 @@
 //! `SSL_CERT_DIR` when set (as Composer and OpenSSL read them), plus `--ca-file`.
 //! There is no way to turn verification off.
 //!
-//! The system store is the first CA bundle file found, as Composer's
-//! composer/ca-bundle picks it (and OpenSSL's default file), the certificate
-//! directory only where there is no such file. Loading both, as
-//! rustls-native-certs does, parses every certificate twice on Debian and
-//! Ubuntu (the directory holds the bundle's certificates one by one), to
-//! trust nothing more than Composer will: it was 80% of a check's
-//! instructions.
+//! The system store is the first CA bundle file found (the file Composer's
+//! composer/ca-bundle gives PHP and curl), the certificate directory only
+//! where there is no such file. Loading both, as rustls-native-certs does,
+//! parses every certificate twice on Debian and Ubuntu, where
+//! update-ca-certificates writes the same certificates to both: that was 80%
+//! of a check's instructions. A certificate put only in the directory, by
+//! hand, is not trusted; name it in SSL_CERT_DIR or --ca-file.
 
 use std::path::{Path, PathBuf};
 
