@@ -156,7 +156,7 @@ impl FakeRepo {
     }
 
     /// HTTPS accepting up to `connections` (capped) instead of the tests'
-    /// 500: the benchmark (`examples/fake_repo.rs`) makes thousands.
+    /// 500: the benchmark (`examples/fake_repo.rs`) makes about a thousand.
     pub fn https_accepting(ca: &TestCa, connections: usize) -> Self {
         Self::start(
             Some(ca.server.clone()),
