@@ -3,6 +3,7 @@
 //! Only `report` prints; everything else returns values or errors.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod arena;
 pub mod check;
 pub mod ci;
 pub mod cleanup;

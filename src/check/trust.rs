@@ -1,9 +1,19 @@
 //! The certificates the check trusts: the system store, or `SSL_CERT_FILE` /
 //! `SSL_CERT_DIR` when set (as Composer and OpenSSL read them), plus `--ca-file`.
 //! There is no way to turn verification off.
+//!
+//! The system store is the first CA bundle file found (the file Composer's
+//! composer/ca-bundle gives PHP and curl), the certificate directory only
+//! where there is no such file. Loading both, as rustls-native-certs does,
+//! parses every certificate twice on Debian and Ubuntu, where
+//! update-ca-certificates writes the same certificates to both: that was 80%
+//! of a check's instructions. A certificate put only in the directory, by
+//! hand, is not trusted; name it in SSL_CERT_DIR or --ca-file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -17,7 +27,7 @@ impl Roots {
     pub fn load(ca_file: Option<&Path>) -> Result<Self, Failure> {
         // Unreadable entries in the store are skipped, as curl skips them;
         // an empty store shows up as a TLS error naming the CA options.
-        let mut certs = rustls_native_certs::load_native_certs().certs;
+        let mut certs = system_certs();
         if let Some(path) = ca_file {
             let bad = |why: String| {
                 Failure::bad_input(format!("--ca-file {}: {why}", path.display()))
@@ -34,5 +44,85 @@ impl Roots {
             certs.extend(extra);
         }
         Ok(Roots { certs })
+    }
+}
+
+fn system_certs() -> Vec<CertificateDer<'static>> {
+    if std::env::var_os("SSL_CERT_DIR").is_none()
+        && let Some(file) = bundle_file()
+        && let Ok(bytes) = std::fs::read(&file)
+    {
+        let found = pem_certificates(&bytes);
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    // A directory, or nothing readable: rustls-native-certs, which reads
+    // SSL_CERT_FILE and SSL_CERT_DIR as OpenSSL does, else the platform's store.
+    rustls_native_certs::load_native_certs().certs
+}
+
+/// The one file of CA certificates to read: `SSL_CERT_FILE`, else (on Unix
+/// but macOS, whose store is the keychain) the first bundle file found.
+fn bundle_file() -> Option<PathBuf> {
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
+        return Some(file.into());
+    }
+    #[cfg(all(unix, not(target_os = "macos")))]
+    return openssl_probe::probe().cert_file;
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    None
+}
+
+/// The `CERTIFICATE` blocks of a PEM file; blocks that do not decode are
+/// skipped, as rustls-native-certs skips them. CA certificates are public: a
+/// plain table-driven base64 decoder reads them in a fifth of the time of
+/// rustls' constant-time one (which is for private keys).
+fn pem_certificates(bytes: &[u8]) -> Vec<CertificateDer<'static>> {
+    let mut certs = Vec::new();
+    // The base64 of the block being read, if in one.
+    let mut block: Option<Vec<u8>> = None;
+    for line in bytes.split(|&b| b == b'\n') {
+        let line = line.trim_ascii();
+        match &mut block {
+            None if line == b"-----BEGIN CERTIFICATE-----" => {
+                block = Some(Vec::with_capacity(2048))
+            }
+            None => {}
+            Some(text) if line == b"-----END CERTIFICATE-----" => {
+                if let Ok(der) = BASE64.decode(&text) {
+                    certs.push(CertificateDer::from(der));
+                }
+                block = None;
+            }
+            Some(text) => text.extend_from_slice(line),
+        }
+    }
+    certs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_blocks_decode_as_rustls_decodes_them() {
+        let mut pem = String::from("junk before\n");
+        for name in ["a", "b"] {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(vec![format!("{name}.test")]).unwrap();
+            pem.push_str(&params.self_signed(&key).unwrap().pem());
+            pem.push_str("# a comment\r\n");
+        }
+        // A private key and a broken block are not certificates.
+        pem.push_str("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+        pem.push_str("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+        let ours = pem_certificates(pem.as_bytes());
+        let theirs: Vec<_> = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .take(2)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ours.len(), 2);
+        assert_eq!(ours, theirs);
     }
 }

@@ -27,6 +27,8 @@ use sha2::{Digest, Sha256};
 
 /// The most connections one fake accepts: every loop here is bounded.
 const MAX_CONNECTIONS: usize = 500;
+/// The most a fake may be told to accept ([`FakeRepo::https_accepting`]).
+const MAX_CONNECTIONS_EVER: usize = 100_000;
 /// The longest a scripted delay may be.
 const MAX_DELAY: Duration = Duration::from_secs(10);
 
@@ -150,15 +152,24 @@ pub struct FakeRepo {
 impl FakeRepo {
     /// HTTPS with a certificate from `ca`.
     pub fn https(ca: &TestCa) -> Self {
-        Self::start(Some(ca.server.clone()))
+        Self::start(Some(ca.server.clone()), MAX_CONNECTIONS)
+    }
+
+    /// HTTPS accepting up to `connections` (capped) instead of the tests'
+    /// 500: the benchmark (`examples/fake_repo.rs`) makes about a thousand.
+    pub fn https_accepting(ca: &TestCa, connections: usize) -> Self {
+        Self::start(
+            Some(ca.server.clone()),
+            connections.min(MAX_CONNECTIONS_EVER),
+        )
     }
 
     /// Plain HTTP (loopback only, as the check allows).
     pub fn http() -> Self {
-        Self::start(None)
+        Self::start(None, MAX_CONNECTIONS)
     }
 
-    fn start(tls: Option<Arc<ServerConfig>>) -> Self {
+    fn start(tls: Option<Arc<ServerConfig>>, connections: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
@@ -168,7 +179,7 @@ impl FakeRepo {
             let state = state.clone();
             let stop = stop.clone();
             std::thread::spawn(move || {
-                for _ in 0..MAX_CONNECTIONS {
+                for _ in 0..connections {
                     let Ok((stream, _)) = listener.accept() else {
                         return;
                     };
