@@ -155,7 +155,7 @@ fn restore_previous(entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {
             ));
         }
         None => {
-            files::remove_file(target)?;
+            files::remove_file_with(target, Durability::Full)?;
             reporter.info(&format!(
                 "removed {} (setup had created it)",
                 target.display()
@@ -226,7 +226,7 @@ fn undo_entry_only(
     doc.restore_entry(host, original.as_ref(), section_existed);
     let last_out = ledger.records.is_empty();
     if doc.is_empty() && file_mode.is_none() && last_out {
-        files::remove_file(target)?;
+        files::remove_file_with(target, Durability::Full)?;
         reporter.info(&format!("removed {what} (setup had created it)"));
     } else {
         // The last one out also puts back the mode the file had.

@@ -106,14 +106,16 @@ fn mode_of(meta: &fs::Metadata) -> u32 {
 /// here, on a command that should take one or two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
-    /// The content and the directory entry: for the state (the only copy of
-    /// the user's previous auth.json while setup is active), and for what
-    /// cleanup puts back before it drops the state.
+    /// The content and the directory entry: for a state that holds the only
+    /// copy of the user's previous auth.json, and for what cleanup puts back
+    /// or removes before it drops the state.
     Full,
     /// The content before the rename, so the file is the old or the new one,
     /// never empty: for auth.json itself.
     Content,
-    /// Neither: for the ledger, which only refines what the state makes safe.
+    /// Neither: for the ledger, which only refines what the state makes safe,
+    /// and a state with no previous file in it (lost with a power loss, it
+    /// loses nothing of the user's).
     None,
 }
 
@@ -270,8 +272,20 @@ pub fn remove_empty_dirs(dirs: &[PathBuf]) {
 
 /// Remove a file; a file already gone is fine.
 pub fn remove_file(path: &Path) -> Result<()> {
+    remove_file_with(path, Durability::None)
+}
+
+/// Remove a file; with [`Durability::Full`] the removal reaches the disk
+/// before this returns (cleanup's removal of a file that held keys must
+/// not come back after a power loss that kept the state's removal).
+pub fn remove_file_with(path: &Path, durability: Durability) -> Result<()> {
     match fs::remove_file(path) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            if durability == Durability::Full {
+                sync_dir(&parent_of(path));
+            }
+            Ok(())
+        }
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
         Err(err) => Err(write_failure(&parent_of(path), &err))
             .with_context(|| format!("removing {}", path.display())),

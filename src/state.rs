@@ -166,7 +166,15 @@ pub fn save(path: &Path, state: &State) -> Result<()> {
     let value = json!({ "version": VERSION, "entries": entries, "entries_sha256": checksum });
     let mut bytes = serde_json::to_vec_pretty(&value)?;
     bytes.push(b'\n');
-    files::write_atomic(path, &bytes, 0o600, files::Durability::Full)
+    // Only a state that holds a user's previous file must survive a power
+    // loss; one that only says "remove what setup created" can be lost with
+    // the file it describes, which cleanup removes durably.
+    let durability = if state.entries.iter().any(|e| e.previous.is_some()) {
+        files::Durability::Full
+    } else {
+        files::Durability::None
+    };
+    files::write_atomic(path, &bytes, 0o600, durability)
 }
 
 fn path_text(path: &Path) -> Result<&str> {
