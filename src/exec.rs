@@ -44,7 +44,7 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         command.args(&args.command[1..]);
         crate::restore_backtrace_env(&mut command);
         crate::harden::restore_for_child(&mut command);
-        return Ok((signals.run(command)?, "skipped".into()));
+        return Ok((run_unfolded(signals, command, reporter)?, "skipped".into()));
     };
     let status = prepared.status.clone();
     let host = prepared.repo.auth_host();
@@ -60,7 +60,10 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         let value = setup::composer_auth_value(&host, &prepared.keys)?;
         reporter.mask(&value);
         command.env("COMPOSER_AUTH", value);
-        return Ok((signals.run(command)?, status));
+        reporter.info(&format!(
+            "the command gets credentials for {host} in COMPOSER_AUTH; nothing is written"
+        ));
+        return Ok((run_unfolded(signals, command, reporter)?, status));
     }
     let entry = setup::write_for_mode(
         args.mode,
@@ -69,7 +72,12 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         &prepared,
         reporter,
     )?;
-    let outcome = signals.run(command);
+    reporter.info(&format!(
+        "wrote credentials for {host} to {} while the command runs",
+        entry.target.display()
+    ));
+    let outcome = run_unfolded(signals, command, reporter);
+    reporter.group("magento-auth exec: cleanup");
     let cleaned = clean_up(&prepared, &entry, reporter);
     let code = match (outcome, cleaned) {
         (Ok(code), Ok(())) => code,
@@ -84,6 +92,13 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         (Err(err), _) => return Err(err),
     };
     Ok((code, status))
+}
+
+/// Run the child with its output outside any folded section: it is what the
+/// user came to see.
+fn run_unfolded(signals: Forwarder, command: Command, reporter: &mut dyn Reporter) -> Result<u8> {
+    reporter.end_group();
+    signals.run(command)
 }
 
 fn clean_up(prepared: &Prepared, entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {

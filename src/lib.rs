@@ -38,7 +38,10 @@ pub fn run(cli: &Cli) -> u8 {
     let platform = Platform::detect(cli.command.platform().ci);
     let mut reporter = platform.reporter();
     let reporter = reporter.as_mut();
-    let (mut code, summary) = match dispatch(cli, reporter) {
+    reporter.group(&format!("magento-auth {}", cli.command.name()));
+    let result = dispatch(cli, reporter);
+    reporter.end_group();
+    let (mut code, summary) = match result {
         Ok(done) => done,
         Err(err) => {
             let (code, hint) = exit::classify(&err);

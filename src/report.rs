@@ -33,13 +33,55 @@ pub trait Reporter {
     fn error(&mut self, message: &str, hint: Option<&str>);
     /// Data for stdout: an `export` line, a report.
     fn data(&mut self, text: &str);
-    /// Start a foldable section of detail.
+    /// Fold the detail that follows (info lines) under `title`, where the
+    /// platform can; warnings and errors stay outside.
     fn group(&mut self, _title: &str) {}
-    /// End the section [`Reporter::group`] started.
+    /// Stop folding.
     fn end_group(&mut self) {}
     /// The outcome, once, at the end: outputs and summaries where the platform has them.
     fn summary(&mut self, _summary: &Summary) -> anyhow::Result<()> {
         Ok(())
+    }
+}
+
+/// A foldable section of detail that opens on its first line, so that not even
+/// its title comes before a platform's masks, and closes before a warning or
+/// an error, so that those stay in view.
+#[derive(Debug, Default)]
+pub struct Fold {
+    title: Option<String>,
+    open: bool,
+}
+
+impl Fold {
+    /// Fold the detail that follows under `title`; `true` when a section was
+    /// open and must be closed first.
+    pub fn want(&mut self, title: &str) -> bool {
+        self.title = Some(title.replace(['\r', '\n'], " "));
+        std::mem::take(&mut self.open)
+    }
+
+    /// The title to open a section with before a line of detail, if one is
+    /// wanted and none is open.
+    pub fn opening(&mut self) -> Option<String> {
+        if self.open {
+            return None;
+        }
+        let title = self.title.clone()?;
+        self.open = true;
+        Some(title)
+    }
+
+    /// Whether a section is open and must be closed now (it opens again on
+    /// the next line of detail).
+    pub fn closing(&mut self) -> bool {
+        std::mem::take(&mut self.open)
+    }
+
+    /// No more folding; `true` when a section must be closed.
+    pub fn done(&mut self) -> bool {
+        self.title = None;
+        std::mem::take(&mut self.open)
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::exit::Failure;
-use crate::report::{Reporter, Summary, line_to_stdout};
+use crate::report::{Fold, Reporter, Summary, line_to_stdout};
 
 /// The state name under which setup saves its state file's path; the runner
 /// hands it to the post step as `STATE_state_file`.
@@ -115,9 +115,16 @@ pub fn append(variable: &str, name: &str, value: &str) -> Result<()> {
 #[derive(Debug, Default)]
 pub struct GithubReporter {
     masked: Vec<String>,
+    fold: Fold,
 }
 
 impl GithubReporter {
+    fn close_fold(&mut self) {
+        if self.fold.closing() {
+            line_to_stdout("::endgroup::");
+        }
+    }
+
     fn command(&self, name: &str, properties: &[(&str, &str)], data: &str) {
         let props: Vec<String> = properties
             .iter()
@@ -142,14 +149,19 @@ impl Reporter for GithubReporter {
     }
 
     fn info(&mut self, text: &str) {
+        if let Some(title) = self.fold.opening() {
+            self.command("group", &[], &title);
+        }
         line_to_stdout(text);
     }
 
     fn warning(&mut self, text: &str) {
+        self.close_fold();
         self.command("warning", &[("title", "magento-auth")], text);
     }
 
     fn error(&mut self, message: &str, hint: Option<&str>) {
+        self.close_fold();
         let text = match hint {
             Some(hint) => format!("{message}\nhint: {hint}"),
             None => message.to_string(),
@@ -162,11 +174,15 @@ impl Reporter for GithubReporter {
     }
 
     fn group(&mut self, title: &str) {
-        self.command("group", &[], title);
+        if self.fold.want(title) {
+            line_to_stdout("::endgroup::");
+        }
     }
 
     fn end_group(&mut self) {
-        line_to_stdout("::endgroup::");
+        if self.fold.done() {
+            line_to_stdout("::endgroup::");
+        }
     }
 
     fn summary(&mut self, summary: &Summary) -> Result<()> {

@@ -1,11 +1,13 @@
 //! GitLab CI: collapsible sections around detail; everything else plain.
 
-use crate::report::{Console, Reporter};
+use crate::report::{Console, Fold, Reporter};
 
 #[derive(Debug, Default)]
 pub struct GitlabReporter {
     console: Console,
-    open: Vec<String>,
+    fold: Fold,
+    /// Sections opened so far, for unique names.
+    sections: usize,
 }
 
 fn now() -> u64 {
@@ -14,32 +16,50 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+impl GitlabReporter {
+    fn name(&self) -> String {
+        format!("magento_auth_{}", self.sections)
+    }
+
+    fn close_fold(&mut self) {
+        if self.fold.closing() {
+            let end = format!("\x1b[0Ksection_end:{}:{}\r\x1b[0K", now(), self.name());
+            self.console.info(&end);
+        }
+    }
+}
+
 impl Reporter for GitlabReporter {
     fn info(&mut self, text: &str) {
+        if let Some(title) = self.fold.opening() {
+            self.sections += 1;
+            let title = title.replace('\x1b', " ");
+            let start = format!(
+                "\x1b[0Ksection_start:{}:{}[collapsed=true]\r\x1b[0K{title}",
+                now(),
+                self.name()
+            );
+            self.console.info(&start);
+        }
         self.console.info(text);
     }
     fn warning(&mut self, text: &str) {
+        self.close_fold();
         self.console.warning(text);
     }
     fn error(&mut self, message: &str, hint: Option<&str>) {
+        self.close_fold();
         self.console.error(message, hint);
     }
     fn data(&mut self, text: &str) {
         self.console.data(text);
     }
     fn group(&mut self, title: &str) {
-        let name = format!("magento_auth_{}", self.open.len());
-        let title = title.replace(['\r', '\n', '\x1b'], " ");
-        self.console.info(&format!(
-            "\x1b[0Ksection_start:{}:{name}[collapsed=true]\r\x1b[0K{title}",
-            now()
-        ));
-        self.open.push(name);
+        self.close_fold();
+        self.fold.want(title);
     }
     fn end_group(&mut self) {
-        if let Some(name) = self.open.pop() {
-            self.console
-                .info(&format!("\x1b[0Ksection_end:{}:{name}\r\x1b[0K", now()));
-        }
+        self.close_fold();
+        self.fold.done();
     }
 }

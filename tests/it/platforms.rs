@@ -349,3 +349,79 @@ fn the_parser_follows_the_runner() {
     );
     assert!(parse_env_file("B<<EOF\nx\n").is_err());
 }
+
+#[test]
+fn github_folds_detail_into_groups_but_not_the_childs_output_nor_errors() {
+    let runner = Runner::new();
+    let out = run_masked(
+        &runner.world,
+        &[
+            "exec",
+            "--no-check",
+            "--mode",
+            "home",
+            "--",
+            "echo",
+            "CHILD-OUTPUT",
+        ],
+    )
+    .ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let mut depth = 0;
+    let mut grouped_detail = 0;
+    for line in &lines {
+        match *line {
+            l if l.starts_with("::group::") => {
+                assert_eq!(depth, 0, "groups do not nest:\n{}", out.stdout);
+                depth += 1;
+            }
+            "::endgroup::" => depth -= 1,
+            "CHILD-OUTPUT" => {
+                assert_eq!(depth, 0, "the child's output is in view:\n{}", out.stdout)
+            }
+            l if l.starts_with("::add-mask::") => {}
+            l if l.starts_with("::") => assert_eq!(depth, 0, "{l} is outside groups"),
+            _ => {
+                assert_eq!(depth, 1, "detail is folded:\n{}", out.stdout);
+                grouped_detail += 1;
+            }
+        }
+    }
+    assert_eq!(depth, 0, "every group ends");
+    assert!(
+        grouped_detail >= 2,
+        "setup's and cleanup's detail:\n{}",
+        out.stdout
+    );
+    assert!(
+        lines[0].starts_with("::add-mask::"),
+        "nothing, not even a group, before the masks"
+    );
+
+    let mut failing = Runner::new();
+    failing.world.set("MAGENTO_PRIVATE_KEY", "short");
+    let out = run_masked(&failing.world, &["setup", "--no-check"]).code(3);
+    assert!(
+        !out.stdout.contains("::group::"),
+        "an error alone opens no group:\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn gitlab_folds_detail_into_collapsed_sections() {
+    let mut world = World::new();
+    world.set("GITLAB_CI", "true").set("CI_JOB_ID", "77");
+    let out = world.run(&["setup", "--no-check"]).ok();
+    let start = out.stderr.find("section_start:").expect("a section starts");
+    let detail = out.stderr.find("wrote credentials").unwrap();
+    let end = out.stderr.find("section_end:").expect("a section ends");
+    assert!(start < detail && detail < end, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("[collapsed=true]\r\x1b[0Kmagento-auth setup"),
+        "{:?}",
+        out.stderr
+    );
+    world.run(&["cleanup"]).ok();
+}
