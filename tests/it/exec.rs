@@ -266,3 +266,29 @@ fn other_processes_of_the_user_cannot_read_the_keys_from_proc() {
         "the child has the user's limit"
     );
 }
+
+#[test]
+fn the_child_sees_the_users_backtrace_setting_not_ours() {
+    // magento-auth turns backtrace capture off for itself (RUST_LIB_BACKTRACE=0);
+    // the child must get the user's setting back.
+    let mut world = World::new();
+    world.set("RUST_BACKTRACE", "full");
+    let script = r#"printf '%s' "${RUST_LIB_BACKTRACE-unset}""#;
+    let out = world
+        .run(&["exec", "--no-check", "--", "sh", "-c", script])
+        .ok();
+    assert_eq!(out.stdout, "unset");
+    world.set("RUST_LIB_BACKTRACE", "1");
+    let out = world
+        .run(&["exec", "--no-check", "--", "sh", "-c", script])
+        .ok();
+    assert_eq!(out.stdout, "1");
+    // And an error says what happened without a backtrace.
+    world.set("MAGENTO_PRIVATE_KEY", "short");
+    let out = world.run(&["setup", "--no-check"]).code(3);
+    assert!(
+        !out.stderr.to_lowercase().contains("backtrace"),
+        "{}",
+        out.stderr
+    );
+}
