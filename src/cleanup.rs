@@ -120,17 +120,19 @@ fn undo(entry: &Entry, state_dir: &Path, reporter: &mut dyn Reporter) -> Result<
         {
             restore_previous(entry, reporter)?
         }
-        None => match &entry.previous {
-            Some(previous) if found_bytes_valid => {
-                files::write_atomic(target, &previous.bytes, previous.mode, Durability::Full)?;
+        None => {
+            if found_bytes_valid && put_back(entry)? {
                 reporter.info(&format!(
                     "restored {} (it had been removed)",
                     target.display()
                 ));
             }
-            _ => {}
-        },
+        }
         Some(current) => undo_entry_only(entry, mine.as_ref(), &mut ledger, &current, reporter)?,
+    }
+    // Whatever was done, the backup (if it is still there) is not needed.
+    if let Some(backup) = &entry.backup {
+        files::remove_file(backup)?;
     }
     crate::fault::point("cleanup:target-undone");
     ledger.save()?;
@@ -144,11 +146,34 @@ fn undo(entry: &Entry, state_dir: &Path, reporter: &mut dyn Reporter) -> Result<
     Ok(())
 }
 
+/// Put the file setup found back: its backup renamed into place (owner, mode
+/// and times as they were), else its bytes and mode from the state. `false`
+/// when there was none.
+fn put_back(entry: &Entry) -> Result<bool> {
+    if let Some(backup) = &entry.backup
+        && files::restore_backup(backup, &entry.target)?
+    {
+        return Ok(true);
+    }
+    match &entry.previous {
+        Some(previous) => {
+            files::write_atomic(
+                &entry.target,
+                &previous.bytes,
+                previous.mode,
+                Durability::Full,
+            )?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
 fn restore_previous(entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {
     let target = &entry.target;
     match &entry.previous {
-        Some(previous) => {
-            files::write_atomic(target, &previous.bytes, previous.mode, Durability::Full)?;
+        Some(_) => {
+            put_back(entry)?;
             reporter.info(&format!(
                 "restored {} as it was before setup",
                 target.display()

@@ -270,6 +270,61 @@ pub fn remove_empty_dirs(dirs: &[PathBuf]) {
     }
 }
 
+/// Where [`link_backup`] keeps `target` for the setup `id`:
+/// `.<name>.magento-auth-<id>.orig` beside it.
+pub fn backup_path(target: &Path, id: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    parent_of(target).join(format!(".{name}.magento-auth-{id}.orig"))
+}
+
+/// Keep the file at `target` as it is under a second name, `backup`, a hard
+/// link in the same directory, durably: no bytes are copied, and owner, mode
+/// and times stay the file's. `false` where the file system has no hard links.
+pub fn link_backup(target: &Path, backup: &Path) -> Result<bool> {
+    let dir = parent_of(target);
+    match fs::hard_link(target, backup) {
+        Ok(()) => {
+            sync_dir(&dir);
+            Ok(true)
+        }
+        Err(err)
+            if err.kind() == ErrorKind::Unsupported
+                || err.raw_os_error().is_some_and(is_no_links_error) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(write_failure(&dir, &err))
+            .with_context(|| format!("keeping {} aside", target.display())),
+    }
+}
+
+#[cfg(unix)]
+fn is_no_links_error(code: i32) -> bool {
+    code == libc::EPERM || code == libc::EOPNOTSUPP || code == libc::EMLINK || code == libc::EXDEV
+}
+
+#[cfg(not(unix))]
+fn is_no_links_error(_code: i32) -> bool {
+    true
+}
+
+/// Put a backup from [`link_backup`] back in place, durably. `false` when the
+/// backup is gone.
+pub fn restore_backup(backup: &Path, target: &Path) -> Result<bool> {
+    if fs::symlink_metadata(backup).map_or(true, |m| !m.is_file()) {
+        return Ok(false);
+    }
+    fs::rename(backup, target)
+        .map_err(|err| write_failure(&parent_of(target), &err))
+        .with_context(|| format!("putting {} back", target.display()))?;
+    crate::fault::point("cleanup:backup-renamed");
+    sync_dir(&parent_of(target));
+    Ok(true)
+}
+
 /// Remove a file; a file already gone is fine.
 pub fn remove_file(path: &Path) -> Result<()> {
     remove_file_with(path, Durability::None)

@@ -347,18 +347,22 @@ fn write_locked(
     );
     doc.set_keys(host, keys);
     let bytes = doc.to_file_bytes();
-    let entry = Entry {
-        id: state::new_entry_id(),
+    let id = state::new_entry_id();
+    // A file there before is kept aside as a hard link (see files::link_backup).
+    let backup = previous.as_ref().map(|_| files::backup_path(target, &id));
+    let mut entry = Entry {
+        id,
         target: target.to_path_buf(),
         host: host.to_string(),
         previous,
         written_sha256: auth::sha256_hex(&bytes),
         entry_sha256: auth::keys_fingerprint(keys),
         created_dirs,
+        backup,
     };
-    // The state first, then the ledger: a job killed before the file is
-    // written leaves records that do not match it, and cleanup then keeps
-    // the file as it is.
+    // The state first, then the ledger, then the backup: a job killed before
+    // the file is written leaves records that do not match it, and cleanup
+    // then keeps the file as it is (and removes a backup it finds).
     state.entries.push(entry.clone());
     state::save(state_path, state)?;
     crate::fault::point("setup:state-saved");
@@ -369,9 +373,22 @@ fn write_locked(
     });
     let written = ledger.save().and_then(|()| {
         crate::fault::point("setup:ledger-saved");
+        if let Some(backup) = &entry.backup {
+            if files::link_backup(target, backup)? {
+                crate::fault::point("setup:backup-linked");
+            } else {
+                // No hard links here: the state keeps the one copy, durably.
+                entry.backup = None;
+                state.entries.last_mut().expect("pushed above").backup = None;
+                state::save(state_path, state)?;
+            }
+        }
         files::write_atomic(target, &bytes, 0o600, Durability::Content)
     });
     if let Err(err) = written {
+        if let Some(backup) = &entry.backup {
+            let _ = files::remove_file(backup);
+        }
         ledger.take(&entry.id);
         ledger.save()?;
         state.entries.pop();

@@ -34,6 +34,10 @@ pub struct Entry {
     pub entry_sha256: String,
     /// Directories setup created for the file, outermost first.
     pub created_dirs: Vec<PathBuf>,
+    /// A hard link to the previous file, beside it: the durable copy that
+    /// cleanup renames back (owner, mode and times kept). `None` where the
+    /// file system has no hard links; `previous` serves then.
+    pub backup: Option<PathBuf>,
 }
 
 /// A variable setup exported to later steps (GitHub `env` mode).
@@ -166,10 +170,15 @@ pub fn save(path: &Path, state: &State) -> Result<()> {
     let value = json!({ "version": VERSION, "entries": entries, "entries_sha256": checksum });
     let mut bytes = serde_json::to_vec_pretty(&value)?;
     bytes.push(b'\n');
-    // Only a state that holds a user's previous file must survive a power
-    // loss; one that only says "remove what setup created" can be lost with
-    // the file it describes, which cleanup removes durably.
-    let durability = if state.entries.iter().any(|e| e.previous.is_some()) {
+    // Only a state that holds the one copy of a user's previous file must
+    // survive a power loss; where a hard link beside the file keeps it, or
+    // there was none, the state can be lost without losing anything of the
+    // user's.
+    let durability = if state
+        .entries
+        .iter()
+        .any(|e| e.previous.is_some() && e.backup.is_none())
+    {
         files::Durability::Full
     } else {
         files::Durability::None
@@ -198,6 +207,7 @@ fn entry_to_json(entry: &Entry) -> Result<Value> {
         "previous_mode": entry.previous.as_ref().map(|p| p.mode),
         "written_sha256": entry.written_sha256,
         "entry_sha256": entry.entry_sha256,
+        "backup": entry.backup.as_deref().map(path_text).transpose()?,
         "created_dirs": dirs,
     }))
 }
@@ -293,6 +303,11 @@ fn parse_entry(value: &Value) -> Result<Entry, String> {
         written_sha256: hex("written_sha256")?,
         entry_sha256: hex("entry_sha256")?,
         created_dirs,
+        backup: match value.get("backup") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(path)) => Some(PathBuf::from(path)),
+            Some(_) => return Err("backup is not a path".into()),
+        },
     })
 }
 
@@ -322,6 +337,7 @@ mod tests {
                 written_sha256: "a".repeat(64),
                 entry_sha256: "b".repeat(64),
                 created_dirs: vec!["/h/.composer".into()],
+                backup: Some("/h/.composer/.auth.json.magento-auth-1-2.orig".into()),
             }],
             env: vec![EnvEntry {
                 id: "3-4".into(),

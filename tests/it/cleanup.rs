@@ -314,3 +314,35 @@ fn same_host_jobs_without_a_previous_file_leave_none() {
         assert!(!world.composer_home().exists());
     }
 }
+
+#[test]
+fn the_file_put_back_is_the_same_file_with_its_times() {
+    use std::os::unix::fs::MetadataExt;
+    let world = World::new();
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o640);
+    // A time in the past that a rewrite would replace.
+    let past = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    fs::File::options()
+        .write(true)
+        .open(world.home_auth())
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let before = fs::metadata(world.home_auth()).unwrap();
+    world.run(&["setup", "--no-check"]).ok();
+    assert_ne!(fs::metadata(world.home_auth()).unwrap().ino(), before.ino());
+    world.run(&["cleanup"]).ok();
+    let after = fs::metadata(world.home_auth()).unwrap();
+    assert_eq!(after.ino(), before.ino(), "the very file is back");
+    assert_eq!(after.modified().unwrap(), past);
+    assert_eq!(
+        fs::read_to_string(world.home_auth()).unwrap(),
+        COMPOSER_WRITTEN
+    );
+    let names: Vec<_> = fs::read_dir(world.composer_home())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, ["auth.json"], "no backup is left");
+}
