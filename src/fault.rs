@@ -28,3 +28,14 @@ pub fn write_point(_file: &str, _step: &str) {
     #[cfg(feature = "fault-points")]
     point(&format!("write:{_file}:{_step}"));
 }
+
+/// With `fault-points`: whether `MAGENTO_AUTH_FAULT_SIMULATE` names this
+/// condition of the machine (such as `no-hard-links`), so tests reach paths
+/// this machine would not take. Always `false` without the feature.
+#[inline(always)]
+pub fn simulated(_condition: &str) -> bool {
+    #[cfg(feature = "fault-points")]
+    return std::env::var_os("MAGENTO_AUTH_FAULT_SIMULATE").is_some_and(|c| c == _condition);
+    #[cfg(not(feature = "fault-points"))]
+    false
+}

@@ -285,6 +285,9 @@ pub fn backup_path(target: &Path, id: &str) -> PathBuf {
 /// and times stay the file's. `false` where the file system has no hard links.
 pub fn link_backup(target: &Path, backup: &Path) -> Result<bool> {
     let dir = parent_of(target);
+    if crate::fault::simulated("no-hard-links") {
+        return Ok(false);
+    }
     match fs::hard_link(target, backup) {
         Ok(()) => {
             sync_dir(&dir);

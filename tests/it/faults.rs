@@ -165,3 +165,49 @@ fn cleanup_killed_at_any_step_then_cleanup() {
         }
     }
 }
+
+/// On a file system without hard links the state keeps the previous bytes
+/// (synced) and cleanup writes them back; killed anywhere, nothing is lost.
+#[test]
+fn without_hard_links_the_state_keeps_the_file() {
+    for point in [
+        "setup:state-saved",
+        "write:auth.json:renamed",
+        "setup:target-written",
+    ] {
+        let mut world = arrange(Some(COMPOSER_WRITTEN));
+        world.set("MAGENTO_AUTH_FAULT_SIMULATE", "no-hard-links");
+        let state = state_arg(&world);
+        world
+            .run(&["setup", "--no-check", "--state-file", &state])
+            .ok();
+        let names: Vec<_> = fs::read_dir(world.composer_home())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.to_string_lossy().ends_with(".orig")),
+            "{names:?}"
+        );
+        world.run(&["cleanup", "--state-file", &state]).ok();
+        assert_original(
+            &world,
+            Some(COMPOSER_WRITTEN),
+            "no hard links, setup and cleanup",
+        );
+        kill_at(
+            &world,
+            &["setup", "--no-check", "--state-file", &state],
+            point,
+        );
+        world.run(&["cleanup", "--state-file", &state]).ok();
+        assert_original(
+            &world,
+            Some(COMPOSER_WRITTEN),
+            &format!("no hard links, setup killed at {point}"),
+        );
+    }
+}
