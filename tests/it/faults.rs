@@ -88,58 +88,59 @@ fn assert_original(world: &World, original: Option<&str>, context: &str) {
     world.assert_no_secret_in_files();
 }
 
+/// Every (original, point) a setup can be killed at: the backup points only
+/// where there is a file to keep aside.
+fn setup_kills() -> impl Iterator<Item = (Option<&'static str>, &'static str)> {
+    originals().into_iter().flat_map(|original| {
+        SETUP_POINTS
+            .iter()
+            .filter(move |point| original.is_some() || !point.starts_with("setup:backup"))
+            .map(move |point| (original, *point))
+    })
+}
+
 #[test]
 fn setup_killed_at_any_step_then_cleanup() {
-    for original in originals() {
-        for point in SETUP_POINTS {
-            if original.is_none() && point.starts_with("setup:backup") {
-                continue; // Nothing to keep aside.
-            }
-            let world = arrange(original);
-            let state = state_arg(&world);
-            kill_at(
-                &world,
-                &["setup", "--no-check", "--state-file", &state],
-                point,
-            );
-            world.run(&["cleanup", "--state-file", &state]).ok();
-            assert_original(
-                &world,
-                original,
-                &format!("setup killed at {point}, then cleanup"),
-            );
-        }
+    for (original, point) in setup_kills() {
+        let world = arrange(original);
+        let state = state_arg(&world);
+        kill_at(
+            &world,
+            &["setup", "--no-check", "--state-file", &state],
+            point,
+        );
+        world.run(&["cleanup", "--state-file", &state]).ok();
+        assert_original(
+            &world,
+            original,
+            &format!("setup killed at {point}, then cleanup"),
+        );
     }
 }
 
 #[test]
 fn setup_killed_at_any_step_then_setup_and_cleanup() {
-    for original in originals() {
-        for point in SETUP_POINTS {
-            if original.is_none() && point.starts_with("setup:backup") {
-                continue; // Nothing to keep aside.
-            }
-            let world = arrange(original);
-            let state = state_arg(&world);
-            kill_at(
-                &world,
-                &["setup", "--no-check", "--state-file", &state],
-                point,
-            );
-            world
-                .run(&["setup", "--no-check", "--state-file", &state])
-                .ok();
-            assert_eq!(
-                json(&world.home_auth())["http-basic"]["repo.magento.com"]["username"],
-                PUBLIC
-            );
-            world.run(&["cleanup", "--state-file", &state]).ok();
-            assert_original(
-                &world,
-                original,
-                &format!("setup killed at {point}, then setup, cleanup"),
-            );
-        }
+    for (original, point) in setup_kills() {
+        let world = arrange(original);
+        let state = state_arg(&world);
+        kill_at(
+            &world,
+            &["setup", "--no-check", "--state-file", &state],
+            point,
+        );
+        world
+            .run(&["setup", "--no-check", "--state-file", &state])
+            .ok();
+        assert_eq!(
+            json(&world.home_auth())["http-basic"]["repo.magento.com"]["username"],
+            PUBLIC
+        );
+        world.run(&["cleanup", "--state-file", &state]).ok();
+        assert_original(
+            &world,
+            original,
+            &format!("setup killed at {point}, then setup, cleanup"),
+        );
     }
 }
 
