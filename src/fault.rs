@@ -5,13 +5,32 @@
 /// With `fault-points`: when `MAGENTO_AUTH_FAULT_POINT` names this point,
 /// write its name to the file `MAGENTO_AUTH_FAULT_SIGNAL` names and wait to
 /// be killed (aborting after 30 s if nobody does).
+///
+/// When `MAGENTO_AUTH_FAULT_PAUSE` names this point instead, write its name
+/// the same way, then wait until that file is removed and go on (giving up
+/// after 30 s): a race test changes the files between two system calls.
 #[cfg(feature = "fault-points")]
 pub fn point(name: &str) {
-    if std::env::var_os("MAGENTO_AUTH_FAULT_POINT").is_none_or(|wanted| wanted != name) {
+    let named = |var: &str| std::env::var_os(var).is_some_and(|wanted| wanted == name);
+    let (kill, pause) = (
+        named("MAGENTO_AUTH_FAULT_POINT"),
+        named("MAGENTO_AUTH_FAULT_PAUSE"),
+    );
+    if !kill && !pause {
         return;
     }
-    if let Some(signal) = std::env::var_os("MAGENTO_AUTH_FAULT_SIGNAL") {
+    let signal = std::env::var_os("MAGENTO_AUTH_FAULT_SIGNAL").map(std::path::PathBuf::from);
+    if let Some(signal) = &signal {
         let _ = std::fs::write(signal, name);
+    }
+    if pause {
+        for _ in 0..3000 {
+            if signal.as_ref().is_none_or(|s| !s.exists()) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        return;
     }
     std::thread::sleep(std::time::Duration::from_secs(30));
     std::process::abort();
