@@ -265,6 +265,10 @@ pub struct CheckCommandArgs {
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
+    /// Seconds to wait for a lock held by another process
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
     #[command(flatten)]
     pub platform: PlatformArgs,
 }

@@ -9,8 +9,8 @@ use crate::composer::binary::{ComposerBinary, Precedence};
 use crate::composer::home::{ProcessEnv, composer_home};
 use crate::composer::repo_url::RepoUrl;
 use crate::composer::sources::{self, Holding, Origin, Source};
+use crate::journal;
 use crate::report::Reporter;
-use crate::state;
 
 /// `magento-auth doctor`: the report goes to stdout; it always exits 0 once
 /// it could look, since finding problems is its job.
@@ -79,18 +79,26 @@ pub fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> {
             project_auth.display()
         ));
     }
-    let state_path = state::locate(
+    let state_path = journal::state::locate(
         args.platform.state_file.as_deref(),
         Platform::detect(args.platform.ci),
     );
-    match state::load(&state_path) {
-        Ok(state) if !state.entries.is_empty() => problems.push(format!(
-            "{} records {} setup(s) not cleaned up (a killed job?): run `magento-auth cleanup`",
-            state_path.display(),
-            state.entries.len()
+    match journal::pending(&state_path) {
+        Ok(0) => {}
+        Ok(n) => problems.push(format!(
+            "{} records {n} setup(s) not cleaned up (a killed job?): run `magento-auth cleanup`",
+            state_path.display()
         )),
-        Ok(_) => {}
         Err(err) => problems.push(format!("{err:#}")),
+    }
+    // Setups of jobs that died are undone here too; those that cannot be
+    // checked are problems.
+    if let Some(home) = &home {
+        let timeout = std::time::Duration::from_secs(30);
+        match journal::sweep_home(&home.join("auth.json"), &state_path, timeout, reporter) {
+            Ok(unknown) => problems.extend(unknown),
+            Err(err) => problems.push(format!("{err:#}")),
+        }
     }
     out.push_str(&describe_binary(binary.as_ref(), &mut problems));
     if problems.is_empty() {

@@ -6,13 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
-use crate::cleanup;
 use crate::cli::{ExecArgs, Mode};
 use crate::exit::Failure;
-use crate::files::DirLock;
+use crate::journal::{self, Written, liveness::Lifetime};
 use crate::report::Reporter;
 use crate::setup::{self, CheckPolicy, Prepared};
-use crate::state::{self, Entry};
 
 /// The exit status of a command that cannot be found, as shells and `env` use.
 pub const NOT_FOUND: u8 = 127;
@@ -65,20 +63,22 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         ));
         return Ok((run_unfolded(signals, command, reporter)?, status));
     }
-    let entry = setup::write_for_mode(
+    // exec lives as long as the command: if it dies, so does its setup.
+    let written = setup::write_for_mode(
         args.mode,
         &args.repo.working_dir,
         &host,
         &prepared,
+        Lifetime::ThisProcess,
         reporter,
     )?;
     reporter.info(&format!(
         "wrote credentials for {host} to {} while the command runs",
-        entry.target.display()
+        written.target.display()
     ));
     let outcome = run_unfolded(signals, command, reporter);
     reporter.group("magento-auth exec: cleanup");
-    let cleaned = clean_up(&prepared, &entry, reporter);
+    let cleaned = clean_up(&prepared, &written, reporter);
     let code = match (outcome, cleaned) {
         (Ok(code), Ok(())) => code,
         (Ok(code), Err(err)) => {
@@ -101,17 +101,13 @@ fn run_unfolded(signals: Forwarder, command: Command, reporter: &mut dyn Reporte
     signals.run(command)
 }
 
-fn clean_up(prepared: &Prepared, entry: &Entry, reporter: &mut dyn Reporter) -> Result<()> {
-    let state_dir = state::prepare_dir(&prepared.state_path)?;
-    let _lock = DirLock::acquire(&state_dir)?;
-    let mut state = state::load(&prepared.state_path)?;
-    cleanup::undo_where(
-        &mut state,
+fn clean_up(prepared: &Prepared, written: &Written, reporter: &mut dyn Reporter) -> Result<()> {
+    journal::undo(
         &prepared.state_path,
-        |e| e.id == entry.id,
+        &written.id,
+        prepared.timeout,
         reporter,
-    )?;
-    Ok(())
+    )
 }
 
 #[cfg(unix)]
@@ -175,7 +171,7 @@ impl Forwarder {
                 anyhow::anyhow!(
                     "starting {:?}: {}",
                     command.get_program(),
-                    crate::files::plain_io(&err)
+                    crate::exit::plain_io(&err)
                 )
             })?;
             shared.child = Some(child.id());

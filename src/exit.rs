@@ -68,6 +68,15 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// An I/O error without the "(os error N)" noise.
+pub fn plain_io(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 /// The exit code and hint for any error that reaches `main`.
 pub fn classify(err: &anyhow::Error) -> (Code, Option<&str>) {
     match err.downcast_ref::<Failure>() {

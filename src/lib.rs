@@ -13,14 +13,12 @@ pub mod doctor;
 pub mod exec;
 pub mod exit;
 pub mod fault;
-pub mod files;
 pub mod harden;
+pub(crate) mod journal;
 pub mod keys;
-pub mod ledger;
 pub mod report;
 pub mod secret;
 pub mod setup;
-pub mod state;
 
 use std::ffi::OsString;
 use std::sync::OnceLock;

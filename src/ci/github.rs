@@ -102,7 +102,7 @@ pub fn append(variable: &str, name: &str, value: &str) -> Result<()> {
             Failure::bad_input(format!(
                 "cannot write {variable} ({}): {}",
                 path.display(),
-                crate::files::plain_io(&err)
+                crate::exit::plain_io(&err)
             ))
         })?;
     file.write_all(entry.as_bytes())

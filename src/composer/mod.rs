@@ -19,14 +19,21 @@ pub fn composer_json(working_dir: &Path) -> PathBuf {
 
 /// The project's auth.json: beside composer.json.
 pub fn project_auth_json(working_dir: &Path) -> PathBuf {
-    crate::files::parent_of(&composer_json(working_dir)).join("auth.json")
+    parent_of(&composer_json(working_dir)).join("auth.json")
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Whether git ignores `path`: `None` when git is absent or `path` is not in a
 /// work tree, so no warning is owed.
 pub fn git_ignores(path: &Path) -> Option<bool> {
     let git = which::which("git").ok()?;
-    let dir = crate::files::parent_of(path);
+    let dir = parent_of(path);
     let name = path.file_name()?;
     let status = std::process::Command::new(git)
         .arg("check-ignore")

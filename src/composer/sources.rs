@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::auth::{AuthDoc, HTTP_BASIC, entry_fingerprint};
 use super::binary::Precedence;
-use crate::files;
+use crate::journal::{MAX_AUTH_BYTES, dir::read_path};
 use crate::secret;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,7 +114,7 @@ pub fn winning_credentials(
 ) -> Option<(String, secret::Secret, secret::Secret)> {
     let source = winner(sources)?;
     let bytes = match &source.path {
-        Some(path) => files::read_target(path).ok()??.bytes,
+        Some(path) => read_path(path, MAX_AUTH_BYTES).ok()??.bytes,
         None => composer_auth?.as_bytes().to_vec(),
     };
     let value: Value = serde_json::from_slice(&bytes).ok()?;
@@ -137,7 +137,7 @@ fn from_file(origin: Origin, path: &Path, host: &str, in_config: bool) -> Source
     } else {
         path.display().to_string()
     };
-    let holding = match files::read_target(path) {
+    let holding = match read_path(path, MAX_AUTH_BYTES) {
         Ok(None) => Holding::Absent,
         Ok(Some(found)) => holding_of(&found.bytes, &path.display().to_string(), host, in_config),
         Err(err) => Holding::Unreadable(format!("{err:#}")),

@@ -127,36 +127,24 @@ fn keys_with_unicode_spaces_and_tabs() {
 
 /// A state file damaged after setup wrote it: cut short, emptied, overwritten
 /// with noise, or with a field changed that still parses. Cleanup and setup
-/// refuse it (exit 3) and change no file, rather than restore wrong bytes or
-/// write to a path setup never touched.
+/// refuse it (exit 3) and change no file, rather than write to a path setup
+/// never touched.
 #[test]
 fn a_corrupted_or_truncated_state_file() {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD as BASE64;
     type Damage = fn(&str) -> Vec<u8>;
-    let damage: [(&str, Damage); 6] = [
+    let damage: [(&str, Damage); 5] = [
         ("cut short", |text| {
             text.as_bytes()[..text.len() / 2].to_vec()
         }),
         ("emptied", |_| Vec::new()),
         ("noise", |_| (0..=255u8).rev().collect()),
         ("another shape", |_| {
-            b"{\"version\": 1, \"entries\": {}}".to_vec()
-        }),
-        ("one byte of the previous file changed", |text| {
-            let mut state: serde_json::Value = serde_json::from_str(text).unwrap();
-            let entry = &mut state["entries"][0];
-            let mut bytes = BASE64
-                .decode(entry["previous_base64"].as_str().unwrap())
-                .unwrap();
-            bytes[10] ^= 0x20;
-            entry["previous_base64"] = BASE64.encode(bytes).into();
-            serde_json::to_vec_pretty(&state).unwrap()
+            b"{\"version\": 2, \"entries\": {}}".to_vec()
         }),
         ("the target changed", |text| {
             let mut state: serde_json::Value = serde_json::from_str(text).unwrap();
-            let target = state["entries"][0]["target"].as_str().unwrap().to_string();
-            state["entries"][0]["target"] = target.replace("auth.json", "other.json").into();
+            let target = state["files"][0]["target"].as_str().unwrap().to_string();
+            state["files"][0]["target"] = target.replace("auth.json", "other.json").into();
             serde_json::to_vec_pretty(&state).unwrap()
         }),
     ];
@@ -173,6 +161,69 @@ fn a_corrupted_or_truncated_state_file() {
                 out.code == 3
                     && out.stderr.contains("state file")
                     && out.stderr.contains("is corrupt")
+                    && out.stderr.contains("hint: "),
+                "{what}: {args:?}: {out:#?}"
+            );
+        }
+        assert_eq!(world.snapshot(), before, "{what}: a file changed");
+    }
+}
+
+/// A ledger damaged while setups are active (or planted): cut short,
+/// noise, or a byte of the previous file it keeps changed. Cleanup and setup
+/// refuse to trust it (exit 3), say which file to check, and change nothing.
+#[test]
+fn a_damaged_ledger_is_refused_not_trusted() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    type Damage = fn(&str) -> Vec<u8>;
+    let damage: [(&str, Damage); 3] = [
+        ("cut short", |text| {
+            text.as_bytes()[..text.len() / 2].to_vec()
+        }),
+        ("noise", |_| (0..=255u8).rev().collect()),
+        ("one byte of the previous file changed", |text| {
+            let mut ledger: serde_json::Value = serde_json::from_str(text).unwrap();
+            let original = &mut ledger["original"];
+            let mut bytes = BASE64
+                .decode(original["bytes_base64"].as_str().unwrap())
+                .unwrap();
+            bytes[10] ^= 0x20;
+            original["bytes_base64"] = BASE64.encode(bytes).into();
+            serde_json::to_vec(&ledger).unwrap()
+        }),
+    ];
+    for (what, damage) in damage {
+        let world = World::new();
+        // Project mode keeps the previous bytes in the ledger itself.
+        fs::write(world.project.join("composer.json"), "{}").unwrap();
+        write_mode(
+            &world.project.join("auth.json"),
+            COMPOSER_WRITTEN.as_bytes(),
+            0o600,
+        );
+        world
+            .run(&["setup", "--no-check", "--mode", "project"])
+            .ok();
+        let state_dir = world.state_file().parent().unwrap().to_path_buf();
+        let ledger = fs::read_dir(&state_dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "ledger"))
+            .expect("a ledger in the state directory");
+        let text = fs::read_to_string(&ledger).unwrap();
+        fs::write(&ledger, damage(&text)).unwrap();
+        let before = world.snapshot();
+        for args in [
+            &["cleanup"][..],
+            &["setup", "--no-check", "--mode", "project"],
+        ] {
+            let out = world.run(args);
+            assert!(
+                out.code == 3
+                    && out.stderr.contains("cannot be trusted")
+                    && out.stderr.contains(&ledger.display().to_string())
                     && out.stderr.contains("hint: "),
                 "{what}: {args:?}: {out:#?}"
             );

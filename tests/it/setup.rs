@@ -362,6 +362,6 @@ fn an_unsafe_state_directory_is_refused() {
     world
         .run(&["setup", "--no-check"])
         .code(3)
-        .stderr_has("writable by other users");
+        .stderr_has("writable by group or others");
     assert!(!world.home_auth().exists());
 }
