@@ -17,6 +17,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::dir::Found;
 use super::liveness::Anchor;
 use crate::composer::auth::sha256_hex;
 
@@ -83,7 +84,53 @@ pub(crate) struct Holder {
     pub anchor: Option<Anchor>,
 }
 
+/// What a host had before a setup, as the ledger keeps it.
+#[derive(Clone, Debug)]
+pub(crate) struct Before {
+    pub entry: HostEntry,
+    pub http_basic_existed: bool,
+}
+
 impl Ledger {
+    /// The ledger of the first active setup: the file as it is now is the
+    /// original.
+    pub fn first(current: Option<&Found>, before: &Before, created: &[PathBuf]) -> Self {
+        Ledger {
+            version: VERSION,
+            original: Original {
+                existed: current.is_some(),
+                mode: current.map(|c| c.mode),
+                sha256: current.map(|c| sha256_hex(&c.bytes)),
+                backup: None,
+                bytes_base64: None,
+                http_basic_existed: before.http_basic_existed,
+                hosts: vec![before.entry.clone()],
+                created_dirs: created.to_vec(),
+            },
+            written_sha256: String::new(),
+            changed_since: false,
+            holders: Vec::new(),
+        }
+    }
+
+    /// The ledger as a further setup finds it: the file changed since if it
+    /// no longer has what magento-auth wrote; a host no setup touched yet
+    /// has its original entry in the file now.
+    pub fn joined(mut self, current: Option<&Found>, before: &Before, created: &[PathBuf]) -> Self {
+        let unchanged = current.is_some_and(|c| sha256_hex(&c.bytes) == self.written_sha256);
+        self.changed_since |= !unchanged;
+        if !self
+            .original
+            .hosts
+            .iter()
+            .any(|h| h.host == before.entry.host)
+        {
+            self.original.hosts.push(before.entry.clone());
+        }
+        self.original.created_dirs.extend_from_slice(created);
+        self
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let ledger: Ledger = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if ledger.version != VERSION {

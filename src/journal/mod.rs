@@ -17,9 +17,16 @@
 //! The job's own record ([`state`]) says which files it holds a place in.
 
 pub(crate) mod dir;
+mod job;
 pub(crate) mod ledger;
 pub(crate) mod liveness;
 pub(crate) mod state;
+mod sweep;
+mod undo;
+
+use job::Job;
+pub(crate) use job::{end_job, pending, record_export, undo};
+pub(crate) use sweep::sweep_home;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,14 +36,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
-use crate::composer::auth::{AuthDoc, entry_fingerprint, sha256_hex};
+use crate::composer::auth::{AuthDoc, sha256_hex};
 use crate::exit::Failure;
 use crate::keys::Keys;
 use crate::report::Reporter;
 use dir::{Dir, Durability, Found, Lock, Opened};
-use ledger::{Holder, HostEntry, Ledger, Original};
-use liveness::{Lifetime, Liveness};
-use state::{EnvEntry, FileEntry, State};
+use ledger::{Holder, HostEntry, Ledger};
+use liveness::Lifetime;
+use state::{FileEntry, State};
+use undo::release_entry;
 
 /// The largest auth.json setup reads or writes: far above any real one.
 pub(crate) const MAX_AUTH_BYTES: u64 = 1 << 20;
@@ -78,45 +86,6 @@ pub(crate) struct Written {
     pub target: PathBuf,
 }
 
-/// This job's state file, its directory open and locked.
-struct Job {
-    dir: Dir,
-    name: String,
-    path: PathBuf,
-    _lock: Option<Lock>,
-}
-
-impl Job {
-    fn open(state_path: &Path, create: bool, timeout: Duration) -> Result<Option<Job>> {
-        let path = std::path::absolute(state_path)?;
-        let name = file_name(&path)?;
-        let Some((opened, lock)) = Dir::open_locked(
-            &parent_of(&path),
-            "the state directory",
-            create,
-            timeout,
-            None,
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Job {
-            dir: opened.dir,
-            name,
-            path,
-            _lock: lock,
-        }))
-    }
-
-    fn load(&self) -> Result<State> {
-        State::load(&self.dir, &self.name)
-    }
-
-    fn save(&self, state: &State) -> Result<()> {
-        state.save(&self.dir, &self.name)
-    }
-}
-
 /// One auth file and its ledger, both directories open (and locked).
 struct Site<'a> {
     dir: &'a Dir,
@@ -126,7 +95,17 @@ struct Site<'a> {
     ledger_name: String,
 }
 
-impl Site<'_> {
+impl<'a> Site<'a> {
+    fn new(dir: &'a Dir, target: &Path, ledger_dir: &'a Dir, ledger: &Path) -> Result<Self> {
+        Ok(Site {
+            dir,
+            name: file_name(target)?,
+            path: target.to_path_buf(),
+            ledger_dir,
+            ledger_name: file_name(ledger)?,
+        })
+    }
+
     fn ledger_path(&self) -> PathBuf {
         self.ledger_dir.join(&self.ledger_name)
     }
@@ -263,112 +242,38 @@ pub(crate) fn write(
     let job = Job::open(request.state_path, true, request.timeout)?
         .expect("a directory opened with create exists");
     let mut state = job.load()?;
-    let target = request.target.to_path_buf();
-    // A setup of the same file and host this job never undid (a killed exec).
-    let stale: Vec<FileEntry> = state
-        .files
-        .iter()
-        .filter(|e| e.target == target && e.host == request.host)
-        .cloned()
-        .collect();
-    for entry in stale {
-        reporter.warning(&format!(
-            "found an earlier setup of {} for {} that was never cleaned up (a killed job?); undoing it first",
-            target.display(),
-            request.host
-        ));
-        release_entry(&job, &entry, request.timeout, reporter)?;
-        state.files.retain(|e| e.id != entry.id);
-        job.save(&state)?;
-    }
+    undo_stale(&job, &mut state, request, reporter)?;
 
+    let target = request.target.to_path_buf();
     let (opened, _lock) = open_site_dir(&target, request.what, true, request.timeout, &job)?
         .expect("a directory opened with create exists");
     crate::fault::point("journal:dir-opened");
     let ledger_path = ledger_path(&target, request.place, &job.path)?;
-    let site = Site {
-        dir: &opened.dir,
-        name: file_name(&target)?,
-        path: target.clone(),
-        ledger_dir: match request.place {
-            Place::Beside => &opened.dir,
-            Place::Private => &job.dir,
-        },
-        ledger_name: file_name(&ledger_path)?,
+    let ledger_dir = match request.place {
+        Place::Beside => &opened.dir,
+        Place::Private => &job.dir,
     };
-    sweep(&site, &job.path, reporter)?;
+    let site = Site::new(&opened.dir, &target, ledger_dir, &ledger_path)?;
+    sweep::sweep(&site, &job.path, reporter)?;
     let before = site.load_ledger()?;
     let current = site.read_file(MAX_AUTH_BYTES)?;
     crate::fault::point("journal:target-read");
-
-    let mut doc = match &current {
-        Some(found) => site.parse(found)?,
-        None => AuthDoc::empty(),
-    };
-    let host = request.host;
-    let original_entry = doc.http_basic(host).cloned();
-    let section_existed = doc.has_http_basic_section();
-    doc.set_keys(host, keys);
-    let bytes = doc.to_file_bytes();
-    if bytes.len() as u64 > MAX_AUTH_BYTES {
-        return Err(Failure::bad_input(format!(
-            "{} would be larger than {} KiB with the credentials in it, more than cleanup could restore",
-            target.display(),
-            MAX_AUTH_BYTES / 1024
-        ))
-        .with_hint("check what wrote such a large file; move it out of the way, or choose another --mode")
-        .into());
-    }
+    let merged = merge(&site, current.as_ref(), request.host, keys)?;
 
     let id = state::new_id();
-    let holder = Holder {
+    let mut ledger = match before.clone() {
+        Some(ledger) => ledger.joined(current.as_ref(), &merged.original, &opened.created),
+        None => Ledger::first(current.as_ref(), &merged.original, &opened.created),
+    };
+    ledger.holders.push(Holder {
         id: id.clone(),
-        host: host.to_string(),
-        entry: doc.http_basic(host).cloned().unwrap_or(Value::Null),
+        host: request.host.to_string(),
+        entry: merged.entry,
         state: job.path.clone(),
         since: now(),
         anchor: liveness::anchor(request.lifetime),
-    };
-    let mut ledger = match before.clone() {
-        Some(mut ledger) => {
-            let unchanged = current
-                .as_ref()
-                .is_some_and(|c| sha256_hex(&c.bytes) == ledger.written_sha256);
-            ledger.changed_since |= !unchanged;
-            if !ledger.original.hosts.iter().any(|h| h.host == host) {
-                ledger.original.hosts.push(HostEntry {
-                    host: host.to_string(),
-                    entry: original_entry,
-                });
-            }
-            ledger
-                .original
-                .created_dirs
-                .extend(opened.created.iter().cloned());
-            ledger
-        }
-        None => Ledger {
-            version: ledger::VERSION,
-            original: Original {
-                existed: current.is_some(),
-                mode: current.as_ref().map(|c| c.mode),
-                sha256: current.as_ref().map(|c| sha256_hex(&c.bytes)),
-                backup: None,
-                bytes_base64: None,
-                http_basic_existed: section_existed,
-                hosts: vec![HostEntry {
-                    host: host.to_string(),
-                    entry: original_entry,
-                }],
-                created_dirs: opened.created.clone(),
-            },
-            written_sha256: String::new(),
-            changed_since: false,
-            holders: Vec::new(),
-        },
-    };
-    ledger.holders.push(holder);
-    ledger.written_sha256 = sha256_hex(&bytes);
+    });
+    ledger.written_sha256 = sha256_hex(&merged.bytes);
 
     // The state first, then the backup, the ledger, the file: a job killed
     // before the file is written leaves records that do not match it, and
@@ -376,39 +281,30 @@ pub(crate) fn write(
     state.files.push(FileEntry {
         id: id.clone(),
         target: target.clone(),
-        host: host.to_string(),
+        host: request.host.to_string(),
         ledger: ledger_path,
     });
     job.save(&state)?;
     crate::fault::point("setup:state-saved");
-
-    let mut linked = None;
-    let written = commit(
+    let first = before.is_none();
+    if let Err(err) = commit(
         &site,
         request.place,
         &id,
         current.as_ref(),
         &mut ledger,
-        &mut linked,
-        before.is_none(),
-    )
-    .and_then(|()| {
-        site.dir
-            .write(&site.name, &bytes, 0o600, Durability::Content)
-    });
-    if let Err(err) = written {
+        first,
+        &merged.bytes,
+    ) {
         // Nothing was written: put the records back as they were. Failing
         // here too (a read-only home) must not hide the first error.
         let _ = match &before {
             Some(previous) => site.save_ledger(previous),
             None => site.remove_ledger(),
         };
-        if let Some(backup) = linked {
-            let _ = site.dir.remove(&backup, Durability::None);
-        }
         state.files.pop();
         let _ = job.save(&state);
-        if before.is_none() {
+        if first {
             dir::remove_empty_dirs(&opened.created);
         }
         return Err(err);
@@ -417,474 +313,105 @@ pub(crate) fn write(
     Ok(Written { id, target })
 }
 
-/// Keep the previous file (a first setup) and save the ledger.
+/// Undo a setup of the same file and host this job never undid (a killed exec).
+fn undo_stale(
+    job: &Job,
+    state: &mut State,
+    request: &Request,
+    reporter: &mut dyn Reporter,
+) -> Result<()> {
+    let stale: Vec<FileEntry> = state
+        .files
+        .iter()
+        .filter(|e| e.target == request.target && e.host == request.host)
+        .cloned()
+        .collect();
+    for entry in stale {
+        reporter.warning(&format!(
+            "found an earlier setup of {} for {} that was never cleaned up (a killed job?); undoing it first",
+            request.target.display(),
+            request.host
+        ));
+        release_entry(job, &entry, request.timeout, reporter)?;
+        state.files.retain(|e| e.id != entry.id);
+        job.save(state)?;
+    }
+    Ok(())
+}
+
+/// The file with the keys merged in.
+struct Merged {
+    bytes: Vec<u8>,
+    /// The entry the keys make.
+    entry: Value,
+    /// What the host had before.
+    original: ledger::Before,
+}
+
+fn merge(site: &Site, current: Option<&Found>, host: &str, keys: &Keys) -> Result<Merged> {
+    let mut doc = match current {
+        Some(found) => site.parse(found)?,
+        None => AuthDoc::empty(),
+    };
+    let original = ledger::Before {
+        entry: HostEntry {
+            host: host.to_string(),
+            entry: doc.http_basic(host).cloned(),
+        },
+        http_basic_existed: doc.has_http_basic_section(),
+    };
+    doc.set_keys(host, keys);
+    let bytes = doc.to_file_bytes();
+    if bytes.len() as u64 > MAX_AUTH_BYTES {
+        return Err(Failure::bad_input(format!(
+            "{} would be larger than {} KiB with the credentials in it, more than cleanup could restore",
+            site.path.display(),
+            MAX_AUTH_BYTES / 1024
+        ))
+        .with_hint(
+            "check what wrote such a large file; move it out of the way, or choose another --mode",
+        )
+        .into());
+    }
+    Ok(Merged {
+        entry: doc.http_basic(host).cloned().unwrap_or(Value::Null),
+        bytes,
+        original,
+    })
+}
+
+/// Keep the previous file (a first setup), save the ledger, write the file.
+/// A backup made here goes again when a later step fails.
 fn commit(
     site: &Site,
     place: Place,
     id: &str,
     current: Option<&Found>,
     ledger: &mut Ledger,
-    linked: &mut Option<String>,
     first: bool,
+    bytes: &[u8],
 ) -> Result<()> {
+    let mut linked = None;
     if first && let Some(found) = current {
         let backup = site.backup_name(id);
         if place == Place::Beside && site.dir.link(&site.name, &backup)? {
             crate::fault::point("setup:backup-linked");
             ledger.original.backup = Some(backup.clone());
-            *linked = Some(backup);
+            linked = Some(backup);
         } else {
             // No hard links here, or a work tree: the ledger keeps the bytes.
             ledger.original.bytes_base64 = Some(BASE64.encode(&found.bytes));
         }
     }
-    site.save_ledger(ledger)?;
-    crate::fault::point("setup:ledger-saved");
-    Ok(())
-}
-
-/// What undoing one setup did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Undone {
-    /// The ledger no longer lists it (undone already, by it or by a sweep).
-    NotHeld,
-    /// The file's directory is gone.
-    Gone,
-    Restored,
-    RestoredRemoved,
-    Removed,
-    TookOutEntry,
-    /// The file changed since and its entry is no longer this setup's.
-    LeftAsIs,
-    /// Other setups are active: the file now has their credentials.
-    HandedOver,
-}
-
-fn describe(undone: Undone, path: &Path, host: &str) -> Option<String> {
-    let path = path.display();
-    Some(match undone {
-        Undone::NotHeld => return None,
-        Undone::Gone => format!("{path} is gone with its directory: nothing to restore"),
-        Undone::Restored => format!("restored {path} as it was before setup"),
-        Undone::RestoredRemoved => format!("restored {path} (it had been removed)"),
-        Undone::Removed => format!("removed {path} (setup had created it)"),
-        Undone::TookOutEntry => {
-            format!("removed setup's entry for {host} from {path} and kept the changes made since")
-        }
-        Undone::LeftAsIs => format!(
-            "{path} changed since setup and its entry for {host} is no longer the one setup wrote; left as it is"
-        ),
-        Undone::HandedOver => format!(
-            "took this job's credentials for {host} out of {path}; other jobs' setups of it are still active"
-        ),
-    })
-}
-
-/// Undo this job's setup `entry`, whose state the caller holds locked.
-fn release_entry(
-    job: &Job,
-    entry: &FileEntry,
-    timeout: Duration,
-    reporter: &mut dyn Reporter,
-) -> Result<()> {
-    let private = parent_of(&entry.ledger) == parent_of(&job.path);
-    let Some((opened, _lock)) = open_site_dir(
-        &entry.target,
-        "the directory of auth.json",
-        false,
-        timeout,
-        job,
-    )?
-    else {
-        if private {
-            // The work tree went away; its ledger here has one setup less.
-            forget(&job.dir, &file_name(&entry.ledger)?, &entry.id)?;
-        }
-        if let Some(text) = describe(Undone::Gone, &entry.target, &entry.host) {
-            reporter.info(&text);
-        }
-        return Ok(());
-    };
-    let site = Site {
-        dir: &opened.dir,
-        name: file_name(&entry.target)?,
-        path: entry.target.clone(),
-        ledger_dir: if private { &job.dir } else { &opened.dir },
-        ledger_name: file_name(&entry.ledger)?,
-    };
-    let undone = release(&site, &entry.id)?;
-    if let Some(text) = describe(undone, &entry.target, &entry.host) {
-        reporter.info(&text);
-    }
-    Ok(())
-}
-
-/// Take the setup `id` out of a ledger whose file is gone.
-fn forget(dir: &Dir, ledger_name: &str, id: &str) -> Result<()> {
-    let Some(found) = dir.read(ledger_name, MAX_RECORD_BYTES)? else {
-        return Ok(());
-    };
-    let Ok(mut ledger) = Ledger::parse(&found.bytes) else {
-        return Ok(());
-    };
-    ledger.holders.retain(|h| h.id != id);
-    if ledger.holders.is_empty() {
-        dir.remove(ledger_name, Durability::None)
-    } else {
-        dir.write(ledger_name, &ledger.to_bytes(), 0o600, Durability::Full)
-    }
-}
-
-/// Undo the setup `id` in `site`: the file gets the credentials of the
-/// latest other setup still active for the host, or, when none is left, the
-/// original back.
-fn release(site: &Site, id: &str) -> Result<Undone> {
-    let Some(mut ledger) = site.load_ledger()? else {
-        // A backup a setup killed before its ledger was saved left.
-        site.dir.remove(&site.backup_name(id), Durability::None)?;
-        return Ok(Undone::NotHeld);
-    };
-    let Some(position) = ledger.holders.iter().position(|h| h.id == id) else {
-        if ledger.original.backup.as_deref() != Some(site.backup_name(id).as_str()) {
-            site.dir.remove(&site.backup_name(id), Durability::None)?;
-        }
-        return Ok(Undone::NotHeld);
-    };
-    let holder = ledger.holders.remove(position);
-    let current = site.read_file(MAX_CHANGED_AUTH_BYTES)?;
-    crate::fault::point("journal:target-read");
-    let ours = current
-        .as_ref()
-        .is_some_and(|c| sha256_hex(&c.bytes) == ledger.written_sha256);
-    ledger.changed_since |= current.is_some() && !ours;
-
-    if !ledger.holders.is_empty() {
-        let undone = hand_over(site, &mut ledger, &holder, current.as_ref())?;
-        crate::fault::point("cleanup:target-undone");
-        site.save_ledger(&ledger)?;
-        crate::fault::point("cleanup:ledger-saved");
-        return Ok(undone);
-    }
-    let undone = restore(site, &ledger, &holder, current.as_ref(), ours)?;
-    crate::fault::point("cleanup:target-undone");
-    if let Some(backup) = &ledger.original.backup {
-        site.dir.remove(backup, Durability::None)?;
-    }
-    site.remove_ledger()?;
-    crate::fault::point("cleanup:ledger-saved");
-    if !site.dir.has(&site.name) {
-        // The last one out removes what the first one in created.
-        dir::remove_empty_dirs(&ledger.original.created_dirs);
-    }
-    Ok(undone)
-}
-
-/// Others remain: take this setup's entry out, if the file still has it.
-fn hand_over(
-    site: &Site,
-    ledger: &mut Ledger,
-    holder: &Holder,
-    current: Option<&Found>,
-) -> Result<Undone> {
-    let Some(found) = current else {
-        return Ok(Undone::LeftAsIs);
-    };
-    let mut doc = site
-        .parse(found)
-        .map_err(|f| unusable(site, &holder.host, f))?;
-    if !take_out(&mut doc, ledger, holder) {
-        return Ok(Undone::HandedOver);
-    }
-    let bytes = doc.to_file_bytes();
-    site.dir
-        .write(&site.name, &bytes, 0o600, Durability::Content)?;
-    ledger.written_sha256 = sha256_hex(&bytes);
-    Ok(Undone::HandedOver)
-}
-
-/// The last one out: the original back, byte for byte while nobody else
-/// changed the file; else only this setup's entry taken out.
-fn restore(
-    site: &Site,
-    ledger: &Ledger,
-    holder: &Holder,
-    current: Option<&Found>,
-    ours: bool,
-) -> Result<Undone> {
-    let original = &ledger.original;
-    match current {
-        Some(_) if ours && !ledger.changed_since => {
-            if !original.existed {
-                site.dir.remove(&site.name, Durability::Full)?;
-                return Ok(Undone::Removed);
-            }
-            if put_back(site, ledger)? {
-                return Ok(Undone::Restored);
-            }
-        }
-        None => {
-            return Ok(if original.existed && put_back(site, ledger)? {
-                Undone::RestoredRemoved
-            } else {
-                Undone::LeftAsIs
-            });
-        }
-        Some(_) => {}
-    }
-    let found = current.expect("handled above");
-    let mut doc = site
-        .parse(found)
-        .map_err(|f| unusable(site, &holder.host, f))?;
-    if !take_out(&mut doc, ledger, holder) {
-        return Ok(Undone::LeftAsIs);
-    }
-    if doc.is_empty() && !original.existed {
-        site.dir.remove(&site.name, Durability::Full)?;
-        return Ok(Undone::Removed);
-    }
-    // What is kept may hold credentials Composer added: never looser than 0600.
-    let mode = original.mode.unwrap_or(0o600) & 0o600;
-    site.dir
-        .write(&site.name, &doc.to_file_bytes(), mode, Durability::Full)?;
-    Ok(Undone::TookOutEntry)
-}
-
-/// Put the original file back: its backup renamed into place (owner, mode
-/// and times as they were), else its bytes. `false` when neither is left.
-fn put_back(site: &Site, ledger: &Ledger) -> Result<bool> {
-    if let Some(backup) = &ledger.original.backup
-        && site.dir.rename(backup, &site.name)?
+    let result = site.save_ledger(ledger).and_then(|()| {
+        crate::fault::point("setup:ledger-saved");
+        site.dir
+            .write(&site.name, bytes, 0o600, Durability::Content)
+    });
+    if result.is_err()
+        && let Some(backup) = linked
     {
-        crate::fault::point("cleanup:backup-renamed");
-        return Ok(true);
+        let _ = site.dir.remove(&backup, Durability::None);
     }
-    match ledger.original_bytes() {
-        Some(bytes) => {
-            let mode = ledger.original.mode.unwrap_or(0o600);
-            site.dir.write(&site.name, &bytes, mode, Durability::Full)?;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
-}
-
-/// Take `holder`'s entry out of `doc` if it is still there, giving the host
-/// the entry of its latest other active setup, else its original one.
-/// `false` when nothing changed.
-fn take_out(doc: &mut AuthDoc, ledger: &Ledger, holder: &Holder) -> bool {
-    let host = &holder.host;
-    let Some(current) = doc.http_basic(host) else {
-        return false;
-    };
-    if entry_fingerprint(current) != entry_fingerprint(&holder.entry) {
-        return false;
-    }
-    let replacement = ledger
-        .heir(host)
-        .map(|h| h.entry.clone())
-        .or_else(|| ledger.original_entry(host).cloned());
-    if replacement.as_ref() == Some(current) {
-        return false;
-    }
-    doc.restore_entry(
-        host,
-        replacement.as_ref(),
-        ledger.original.http_basic_existed,
-    );
-    true
-}
-
-fn unusable(site: &Site, host: &str, failure: Failure) -> anyhow::Error {
-    Failure::bad_input(format!(
-        "{} changed since setup and is no longer usable: {}",
-        site.path.display(),
-        failure.message
-    ))
-    .with_hint(format!(
-        "remove the \"{host}\" entry from it by hand, then run cleanup again"
-    ))
-    .into()
-}
-
-/// Undo the setups in `site` whose job has died; warn about those that
-/// cannot be checked. Returns the warnings.
-fn sweep(site: &Site, own_state: &Path, reporter: &mut dyn Reporter) -> Result<Vec<String>> {
-    let Some(ledger) = site.load_ledger()? else {
-        return Ok(Vec::new());
-    };
-    let mut warnings = Vec::new();
-    for holder in ledger.holders {
-        if holder.state == own_state {
-            continue;
-        }
-        match liveness::check(holder.anchor.as_ref()) {
-            Liveness::Alive => {}
-            Liveness::Dead(why) => {
-                if release(site, &holder.id)? != Undone::NotHeld {
-                    reporter.info(&format!(
-                        "removed the credentials of a job that is no longer running ({why}; set up {} ago) from {}",
-                        age(holder.since),
-                        site.path.display()
-                    ));
-                }
-            }
-            Liveness::Unknown(why) => {
-                let text = format!(
-                    "{} holds credentials of another job, set up {} ago, that magento-auth cannot check ({why}); \
-                     if that job has ended, run its cleanup or remove its entry by hand",
-                    site.path.display(),
-                    age(holder.since)
-                );
-                reporter.warning(&text);
-                warnings.push(text);
-            }
-        }
-    }
-    Ok(warnings)
-}
-
-/// Undo the setups of dead jobs in the home auth.json `target` (nothing when
-/// it has no ledger). Returns what could not be checked.
-pub(crate) fn sweep_home(
-    target: &Path,
-    state_path: &Path,
-    timeout: Duration,
-    reporter: &mut dyn Reporter,
-) -> Result<Vec<String>> {
-    let ledger_path = ledger_path(target, Place::Beside, state_path)?;
-    let Some(opened) = Dir::open(&parent_of(target), "the Composer home", false)? else {
-        return Ok(Vec::new());
-    };
-    if !opened.dir.has(&file_name(&ledger_path)?) {
-        return Ok(Vec::new());
-    }
-    drop(opened);
-    let Some((opened, _lock)) = Dir::open_locked(
-        &parent_of(target),
-        "the Composer home",
-        false,
-        timeout,
-        None,
-    )?
-    else {
-        return Ok(Vec::new());
-    };
-    let site = Site {
-        dir: &opened.dir,
-        name: file_name(target)?,
-        path: target.to_path_buf(),
-        ledger_dir: &opened.dir,
-        ledger_name: file_name(&ledger_path)?,
-    };
-    sweep(&site, &std::path::absolute(state_path)?, reporter)
-}
-
-/// Undo one setup of this job (exec's).
-pub(crate) fn undo(
-    state_path: &Path,
-    id: &str,
-    timeout: Duration,
-    reporter: &mut dyn Reporter,
-) -> Result<()> {
-    let Some(job) = Job::open(state_path, false, timeout)? else {
-        return Ok(());
-    };
-    let mut state = job.load()?;
-    let Some(entry) = state.files.iter().find(|e| e.id == id).cloned() else {
-        return Ok(());
-    };
-    release_entry(&job, &entry, timeout, reporter)?;
-    state.files.retain(|e| e.id != id);
-    job.save(&state)
-}
-
-/// What [`end_job`] found.
-#[derive(Debug, Default)]
-pub(crate) struct Ended {
-    pub had_state: bool,
-    pub undone: usize,
-}
-
-/// Undo everything this job set up, newest first, saving the state after
-/// each so that a cleanup killed half way can run again; `reset` puts back
-/// each exported variable. Removes the job's state, and its directory when
-/// `tidy` and nothing else is in it.
-pub(crate) fn end_job(
-    state_path: &Path,
-    tidy: bool,
-    timeout: Duration,
-    reporter: &mut dyn Reporter,
-    mut reset: impl FnMut(&EnvEntry, &mut dyn Reporter) -> Result<()>,
-) -> Result<Ended> {
-    let Some(job) = Job::open(state_path, false, timeout)? else {
-        return Ok(Ended::default());
-    };
-    if !job.dir.has(&job.name) {
-        return Ok(Ended::default());
-    }
-    let mut state = job.load()?;
-    let mut ended = Ended {
-        had_state: true,
-        undone: 0,
-    };
-    while let Some(entry) = state.files.last().cloned() {
-        release_entry(&job, &entry, timeout, reporter)?;
-        state.files.pop();
-        job.save(&state)?;
-        ended.undone += 1;
-    }
-    while let Some(entry) = state.env.last().cloned() {
-        reset(&entry, reporter)?;
-        state.env.pop();
-        job.save(&state)?;
-        ended.undone += 1;
-    }
-    job.save(&state)?;
-    if tidy {
-        // Still under the lock: a setup waiting for it opens the directory
-        // again when it finds it removed.
-        let _ = std::fs::remove_dir(parent_of(&job.path));
-    }
-    Ok(ended)
-}
-
-/// Record that the variable `name` (whose value was `previous`) is exported
-/// to later steps, then `export` it; the record goes when exporting fails.
-/// A second export in one job keeps the value from before the first.
-pub(crate) fn record_export(
-    state_path: &Path,
-    name: &str,
-    previous: Option<String>,
-    timeout: Duration,
-    export: impl FnOnce() -> Result<()>,
-) -> Result<()> {
-    let job = Job::open(state_path, true, timeout)?.expect("a directory opened with create exists");
-    let mut state = job.load()?;
-    let first = !state.env.iter().any(|e| e.name == name);
-    if first {
-        state.env.push(EnvEntry {
-            id: state::new_id(),
-            name: name.to_string(),
-            previous,
-        });
-        job.save(&state)?;
-    }
-    if let Err(err) = export() {
-        if first {
-            state.env.pop();
-            job.save(&state)?;
-        }
-        return Err(err);
-    }
-    Ok(())
-}
-
-/// How many setups the job's state records (for doctor), without a lock.
-pub(crate) fn pending(state_path: &Path) -> Result<usize> {
-    let path = std::path::absolute(state_path)?;
-    let Some(opened) = Dir::open(&parent_of(&path), "the state directory", false)? else {
-        return Ok(0);
-    };
-    let state = State::load(&opened.dir, &file_name(&path)?)?;
-    Ok(state.files.len() + state.env.len())
+    result
 }
