@@ -19,6 +19,7 @@ mod exec;
 mod faults;
 mod help;
 mod keys;
+mod ledger;
 mod platforms;
 mod properties;
 mod setup;
