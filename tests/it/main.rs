@@ -22,3 +22,4 @@ mod keys;
 mod platforms;
 mod properties;
 mod setup;
+mod shared_runner;
