@@ -23,3 +23,4 @@ mod ledger;
 mod platforms;
 mod properties;
 mod setup;
+mod shared_runner;
