@@ -245,16 +245,14 @@ pub(crate) fn write(
     undo_stale(&job, &mut state, request, reporter)?;
 
     let target = request.target.to_path_buf();
-    let (opened, _lock) = open_site_dir(&target, request.what, true, request.timeout, &job)?
-        .expect("a directory opened with create exists");
-    crate::fault::point("journal:dir-opened");
     let ledger_path = ledger_path(&target, request.place, &job.path)?;
+    let (opened, _lock) = open_swept(request, &job, &ledger_path, reporter)?;
+    crate::fault::point("journal:dir-opened");
     let ledger_dir = match request.place {
         Place::Beside => &opened.dir,
         Place::Private => &job.dir,
     };
     let site = Site::new(&opened.dir, &target, ledger_dir, &ledger_path)?;
-    sweep::sweep(&site, &job.path, reporter)?;
     let before = site.load_ledger()?;
     let current = site.read_file(MAX_AUTH_BYTES)?;
     crate::fault::point("journal:target-read");
@@ -311,6 +309,35 @@ pub(crate) fn write(
     }
     crate::fault::point("setup:target-written");
     Ok(Written { id, target })
+}
+
+/// Open and lock the directory of the file, and undo the setups of dead
+/// jobs in it. Undoing the last of them removes the directories it created,
+/// which may be this one: then it is created and opened again.
+fn open_swept(
+    request: &Request,
+    job: &Job,
+    ledger_path: &Path,
+    reporter: &mut dyn Reporter,
+) -> Result<(Opened, Option<Lock>)> {
+    for _ in 0..3 {
+        let (opened, lock) =
+            open_site_dir(request.target, request.what, true, request.timeout, job)?
+                .expect("a directory opened with create exists");
+        let ledger_dir = match request.place {
+            Place::Beside => &opened.dir,
+            Place::Private => &job.dir,
+        };
+        let site = Site::new(&opened.dir, request.target, ledger_dir, ledger_path)?;
+        sweep::sweep(&site, &job.path, reporter)?;
+        if opened.dir.is_linked() {
+            return Ok((opened, lock));
+        }
+    }
+    Err(anyhow::anyhow!(
+        "{} kept being removed while setup opened it",
+        parent_of(request.target).display()
+    ))
 }
 
 /// Undo a setup of the same file and host this job never undid (a killed exec).

@@ -138,7 +138,7 @@ impl Dir {
         }
     }
 
-    pub(super) fn is_linked(&self) -> bool {
+    pub(crate) fn is_linked(&self) -> bool {
         self.path.is_dir()
     }
 

@@ -63,56 +63,88 @@ fn raced(at: &Path, err: Errno) -> anyhow::Error {
     .into()
 }
 
+enum Walk {
+    Opened(Opened),
+    Missing,
+    /// A directory on the way was removed after it was looked up.
+    Vanished,
+}
+
+/// One attempt of [`Dir::open`]: from `/` down, each directory opened
+/// relative to the one above with no link followed, and checked.
+fn walk(path: &Path, what: &str, create: bool) -> Result<Walk> {
+    let (existing, missing) = existing_and_missing(path)?;
+    if !create && !missing.is_empty() {
+        return Ok(Walk::Missing);
+    }
+    let mut at = PathBuf::from("/");
+    let mut fd = rustix::fs::open("/", DIR_FLAGS, Mode::empty()).map_err(io)?;
+    let check = |fd: &OwnedFd, at: &Path| -> Result<()> {
+        let stat = rustix::fs::fstat(fd).map_err(io)?;
+        match distrust(&stat) {
+            Some(why) => Err(untrusted(what, path, at, &why)),
+            None => Ok(()),
+        }
+    };
+    check(&fd, &at)?;
+    for component in existing.components() {
+        let Component::Normal(name) = component else {
+            continue;
+        };
+        at.push(name);
+        fd = match rustix::fs::openat(&fd, name, DIR_FLAGS, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(Walk::Vanished),
+            Err(err) => return Err(raced(&at, err)),
+        };
+        check(&fd, &at)?;
+    }
+    let mut created = Vec::new();
+    for name in missing {
+        at.push(&name);
+        match rustix::fs::mkdirat(&fd, &name, Mode::from_raw_mode(0o700)) {
+            Ok(()) => created.push(at.clone()),
+            Err(Errno::EXIST) => {}
+            Err(Errno::NOENT) => return Ok(Walk::Vanished),
+            Err(err) => {
+                return Err(write_failure(at.parent().unwrap_or(&at), &io(err)))
+                    .with_context(|| format!("creating {}", at.display()));
+            }
+        }
+        fd = match rustix::fs::openat(&fd, &name, DIR_FLAGS, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(Walk::Vanished),
+            Err(err) => return Err(raced(&at, err)),
+        };
+        check(&fd, &at)?;
+    }
+    Ok(Walk::Opened(Opened {
+        dir: Dir {
+            path: path.to_path_buf(),
+            fd,
+        },
+        created,
+    }))
+}
+
 impl Dir {
     /// Open `path`, creating what is missing (mode 0700) when `create`, and
     /// check it and every directory above it. `None` when it does not exist
     /// and `create` is false.
     pub fn open(path: &Path, what: &str, create: bool) -> Result<Option<Opened>> {
-        let (existing, missing) = existing_and_missing(path)?;
-        if !create && !missing.is_empty() {
-            return Ok(None);
-        }
-        let mut at = PathBuf::from("/");
-        let mut fd = rustix::fs::open("/", DIR_FLAGS, Mode::empty()).map_err(io)?;
-        let check = |fd: &OwnedFd, at: &Path| -> Result<()> {
-            let stat = rustix::fs::fstat(fd).map_err(io)?;
-            match distrust(&stat) {
-                Some(why) => Err(untrusted(what, path, at, &why)),
-                None => Ok(()),
+        // A directory removed while it is walked (a cleanup removes an empty
+        // state directory) is looked up again, and created if asked.
+        for _ in 0..8 {
+            match walk(path, what, create)? {
+                Walk::Opened(opened) => return Ok(Some(opened)),
+                Walk::Missing => return Ok(None),
+                Walk::Vanished => continue,
             }
-        };
-        check(&fd, &at)?;
-        for component in existing.components() {
-            let Component::Normal(name) = component else {
-                continue;
-            };
-            at.push(name);
-            fd = rustix::fs::openat(&fd, name, DIR_FLAGS, Mode::empty())
-                .map_err(|e| raced(&at, e))?;
-            check(&fd, &at)?;
         }
-        let mut created = Vec::new();
-        for name in missing {
-            at.push(&name);
-            match rustix::fs::mkdirat(&fd, &name, Mode::from_raw_mode(0o700)) {
-                Ok(()) => created.push(at.clone()),
-                Err(Errno::EXIST) => {}
-                Err(err) => {
-                    return Err(write_failure(at.parent().unwrap_or(&at), &io(err)))
-                        .with_context(|| format!("creating {}", at.display()));
-                }
-            }
-            fd = rustix::fs::openat(&fd, &name, DIR_FLAGS, Mode::empty())
-                .map_err(|e| raced(&at, e))?;
-            check(&fd, &at)?;
-        }
-        Ok(Some(Opened {
-            dir: Dir {
-                path: path.to_path_buf(),
-                fd,
-            },
-            created,
-        }))
+        Err(anyhow::anyhow!(
+            "{} kept disappearing while it was opened",
+            path.display()
+        ))
     }
 
     /// Read `name`: `None` when it does not exist. A symlink, anything but
@@ -303,7 +335,7 @@ impl Dir {
     }
 
     /// Whether the directory still has a name (was not removed).
-    pub(super) fn is_linked(&self) -> bool {
+    pub(crate) fn is_linked(&self) -> bool {
         rustix::fs::fstat(&self.fd).is_ok_and(|s| s.st_nlink > 0)
     }
 

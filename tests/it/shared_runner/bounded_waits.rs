@@ -48,7 +48,6 @@ fn assert_gives_up(cmd: Command, dir: &Path, what: &str) {
 }
 
 #[test]
-#[ignore = "issue 12 item 6: fails until the journal lands"]
 fn setup_gives_up_on_a_home_locked_forever() {
     let world = World::new();
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
@@ -71,7 +70,6 @@ fn setup_gives_up_on_a_home_locked_forever() {
 }
 
 #[test]
-#[ignore = "issue 12 item 6: fails until the journal lands"]
 fn cleanup_gives_up_on_a_home_locked_forever_and_succeeds_later() {
     let world = World::new();
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
@@ -95,7 +93,6 @@ fn cleanup_gives_up_on_a_home_locked_forever_and_succeeds_later() {
 }
 
 #[test]
-#[ignore = "issue 12 item 6: fails until the journal lands"]
 fn setup_gives_up_on_a_state_directory_locked_forever() {
     let world = World::new();
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);

@@ -99,7 +99,6 @@ fn dead_job_cleans_up_late(world: &World, dead: &Job) {
 }
 
 #[test]
-#[ignore = "issue 12 item 10: fails until the journal lands"]
 fn the_next_jobs_cleanup_removes_a_dead_jobs_keys() {
     for original in [Some(ORIGINAL), None] {
         let world = World::new();
@@ -114,7 +113,6 @@ fn the_next_jobs_cleanup_removes_a_dead_jobs_keys() {
 }
 
 #[test]
-#[ignore = "issue 12 item 10: fails until the journal lands"]
 fn doctor_removes_a_dead_jobs_keys() {
     for original in [Some(ORIGINAL), None] {
         let world = World::new();
@@ -129,7 +127,6 @@ fn doctor_removes_a_dead_jobs_keys() {
 }
 
 #[test]
-#[ignore = "issue 12 item 10: fails until the journal lands"]
 fn the_next_jobs_setup_replaces_a_dead_jobs_keys() {
     for original in [Some(ORIGINAL), None] {
         let world = World::new();

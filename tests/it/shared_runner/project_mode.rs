@@ -57,7 +57,6 @@ fn project_files(world: &World) -> Vec<PathBuf> {
 }
 
 #[test]
-#[ignore = "issue 12 item 14: fails until the journal lands"]
 fn project_mode_adds_nothing_but_auth_json() {
     for ignored in [true, false] {
         let world = World::new();

@@ -96,7 +96,6 @@ fn swap_for_link(path: &Path, victim: &Path) {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn auth_json_swapped_for_a_symlink_during_setup() {
     let world = World::new();
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
@@ -113,7 +112,6 @@ fn auth_json_swapped_for_a_symlink_during_setup() {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn composer_home_swapped_for_a_symlink_after_it_was_opened() {
     let world = World::new();
     let home = world.composer_home();
@@ -139,7 +137,6 @@ fn composer_home_swapped_for_a_symlink_after_it_was_opened() {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn auth_json_swapped_for_a_symlink_during_cleanup() {
     let world = World::new();
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);

@@ -23,7 +23,6 @@ fn magento_entry(world: &World) -> Value {
 }
 
 #[test]
-#[ignore = "issue 12 item 9: fails until the journal lands"]
 fn two_jobs_with_the_same_keys_leave_each_other_their_entry() {
     for original in [Some(OTHER_HOST), None] {
         for a_first_out in [true, false] {
@@ -204,7 +203,6 @@ fn interleave(seed: u64, jobs: usize, original: Option<&str>) {
 }
 
 #[test]
-#[ignore = "issue 12 item 9: fails until the journal lands"]
 fn random_interleavings_of_jobs_on_one_home() {
     let mut seeds = Rng(0x005e_ed0f_1a11_2026);
     for round in 0..200 {
@@ -215,7 +213,6 @@ fn random_interleavings_of_jobs_on_one_home() {
 }
 
 #[test]
-#[ignore = "issue 12 item 9: fails until the journal lands"]
 fn random_interleavings_of_sixteen_jobs_on_one_home() {
     let mut seeds = Rng(0x1616_1616_2026);
     for round in 0..6 {
@@ -225,7 +222,6 @@ fn random_interleavings_of_sixteen_jobs_on_one_home() {
 }
 
 #[test]
-#[ignore = "issue 12 item 9 (through item 12): fails now and then until the journal lands"]
 fn eight_jobs_with_the_same_keys_at_once() {
     let world = std::sync::Arc::new(World::new());
     write_mode(&world.home_auth(), OTHER_HOST.as_bytes(), 0o644);

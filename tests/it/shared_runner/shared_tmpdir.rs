@@ -39,7 +39,6 @@ fn hammer(world: &Arc<World>, home_of: impl Fn(usize) -> PathBuf) {
 }
 
 #[test]
-#[ignore = "issue 12 item 12: fails until the journal lands"]
 fn jobs_with_their_own_homes_share_one_tmpdir() {
     let world = Arc::new(World::new());
     let root = world.root.clone();
@@ -52,7 +51,6 @@ fn jobs_with_their_own_homes_share_one_tmpdir() {
 }
 
 #[test]
-#[ignore = "issue 12 item 12: fails until the journal lands"]
 fn jobs_with_one_home_share_one_tmpdir() {
     let world = Arc::new(World::new());
     write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);

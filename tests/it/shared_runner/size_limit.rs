@@ -45,7 +45,6 @@ fn deep_compact() -> String {
 }
 
 #[test]
-#[ignore = "issue 12 item 11: fails until the journal lands"]
 fn a_file_that_would_grow_past_the_limit_is_refused_and_unchanged() {
     let world = World::new();
     let original = deep_compact();
@@ -97,7 +96,6 @@ fn many_hosts(pretty: bool) -> String {
 }
 
 #[test]
-#[ignore = "issue 12 item 11: fails until the journal lands"]
 fn a_large_file_below_the_limit_comes_back_byte_identical() {
     for pretty in [false, true] {
         let original = many_hosts(pretty);

@@ -12,7 +12,6 @@ fn home_with_mode(world: &World, mode: u32) -> PathBuf {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn a_home_writable_by_group_or_others_is_refused() {
     for open in [0o777, 0o770, 0o757] {
         let world = World::new();
@@ -47,7 +46,6 @@ fn a_sticky_world_writable_home_is_accepted() {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn an_open_ancestor_of_the_home_is_refused() {
     let mut world = World::new();
     let shared = dir_with_mode(&world.root.join("shared"), 0o777);
@@ -65,7 +63,6 @@ fn an_open_ancestor_of_the_home_is_refused() {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn a_home_owned_by_another_user_is_refused() {
     if !is_root() {
         eprintln!("skipped: only root can give a directory to another user");
@@ -81,7 +78,6 @@ fn a_home_owned_by_another_user_is_refused() {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn an_open_project_directory_is_refused() {
     let world = World::new();
     fs::write(world.project.join("composer.json"), "{}\n").unwrap();
@@ -110,7 +106,6 @@ fn a_state_file_in_an_open_directory_is_refused() {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn an_auth_json_owned_by_another_user_is_refused_and_unchanged() {
     if !is_root() {
         eprintln!("skipped: only root can give a file to another user");
@@ -136,7 +131,6 @@ fn an_auth_json_owned_by_another_user_is_refused_and_unchanged() {
 }
 
 #[test]
-#[ignore = "issue 12 item 1: fails until the journal lands"]
 fn a_credential_never_sits_in_a_file_looser_than_0600() {
     let world = World::new();
     let original = br#"{"github-oauth": {"github.com": "tok"}}"#;
