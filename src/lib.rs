@@ -18,6 +18,7 @@ pub mod harden;
 pub mod keys;
 pub mod ledger;
 pub mod report;
+pub mod sanitize;
 pub mod secret;
 pub mod setup;
 pub mod state;

@@ -61,7 +61,7 @@ impl CheckReport {
         }
     }
 
-    pub fn to_json(&self) -> String {
+    pub fn to_json(&self) -> Value {
         let packages: Vec<Value> = self
             .packages
             .iter()
@@ -77,7 +77,6 @@ impl CheckReport {
             "message": self.message,
             "hint": self.hint,
         })
-        .to_string()
     }
 
     /// `Ok` for the statuses that exit 0, else the failure with its code.

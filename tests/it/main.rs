@@ -21,4 +21,5 @@ mod help;
 mod keys;
 mod platforms;
 mod properties;
+mod sanitise;
 mod setup;
