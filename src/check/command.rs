@@ -43,6 +43,9 @@ pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<Check
 /// outcome of the SPEC's table is a report; an `Err` is bad input or I/O.
 pub fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
     let repo = RepoUrl::parse(&args.repo.repo_url)?;
+    if args.download_token {
+        download_token::validate_url(args)?;
+    }
     let mut report = match report(args, &repo, reporter) {
         Ok(report) => report,
         Err(err) => match err.downcast::<Failure>() {

@@ -328,7 +328,10 @@ fn redirect_targets_and_server_urls_show_no_key_and_no_credentials() {
             "metadata-url": "https://user:hunter2-in-a-url@127.0.0.1:1/p2/%package%.json",
         }),
     );
-    for answer in [redirect, userinfo] {
+    for (answer, said) in [
+        (redirect, "redirects (HTTP 302) to host ***.***.example"),
+        (userinfo, "carries credentials (user:pass@)"),
+    ] {
         let repo = repository(&ca, answer);
         let url = repo.url();
         for ci in ["github", "none"] {
@@ -348,6 +351,9 @@ fn redirect_targets_and_server_urls_show_no_key_and_no_credentials() {
             let out = run(&world, &files, &args);
             assert_eq!(out.code, 6, "{}:\n{}", out.what, out.stderr);
             assert_clean(&out, &forms, false);
+            let all = format!("{}{}", out.stdout, out.stderr);
+            assert!(all.contains(said), "{said:?} in:\n{all}");
+            assert!(!all.contains("@127.0.0.1"), "{all}");
         }
     }
 }
@@ -390,6 +396,96 @@ fn a_newline_in_composer_home_or_the_working_dir_starts_no_workflow_command() {
             said.contains("\\n::error::pwned"),
             "the path is shown with its newline escaped ({}):\n{said}",
             out.what
+        );
+    }
+}
+
+#[test]
+fn a_repository_url_with_credentials_is_refused_and_never_echoed() {
+    let mut world = World::new();
+    let files = github(&mut world);
+    let (user, password) = ("alice-in-the-url", "hunter2-in-the-url");
+    let mut forms = secret_forms();
+    forms.extend(secret_forms_of(user, password));
+    let url = format!("https://{user}:{password}@127.0.0.1:1/");
+    let ci_runs: [&[&str]; 6] = [
+        &["check", "--ci", "github"],
+        &["check", "--ci", "none", "--json"],
+        &["setup", "--ci", "github"],
+        &["setup", "--ci", "gitlab", "--mode", "env"],
+        &["doctor", "--ci", "github"],
+        &["exec", "--ci", "github"],
+    ];
+    for base in ci_runs {
+        let mut args = base.to_vec();
+        args.extend(["--repo-url", url.as_str()]);
+        if base[0] == "exec" {
+            args.extend(["--", "true"]);
+        }
+        let out = run(&world, &files, &args);
+        assert_eq!(out.code, 3, "{}:\n{}\n{}", out.what, out.stdout, out.stderr);
+        assert_clean(&out, &forms, base.contains(&"gitlab"));
+        let said = format!("{}{}", out.stdout, out.stderr);
+        assert!(said.contains("credentials (user:pass@)"), "{said}");
+        // Not even with its credentials blanked: the URL as given is not shown.
+        for (name, text) in [("output", &said)]
+            .into_iter()
+            .chain(out.files.iter().map(|(n, t)| (n.as_str(), t)))
+        {
+            assert!(
+                !text.contains("@127.0.0.1"),
+                "{name} of {}:\n{text}",
+                out.what
+            );
+        }
+        if args.contains(&"--json") {
+            let doc: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+            assert_eq!(doc["status"], "error");
+        }
+    }
+}
+
+#[test]
+fn a_download_token_url_with_credentials_is_refused_and_never_echoed() {
+    let mut world = World::new();
+    let files = github(&mut world);
+    world
+        .set("MAGENTO_MAGEID", "MAG123456789")
+        .set("MAGENTO_DOWNLOAD_TOKEN", "d0wnl0adt0k3nd0wnl0adt0k3n");
+    let mut forms = secret_forms();
+    forms.extend(secret_forms_of("mageid-in-the-url", "token-in-the-url"));
+    forms.push("d0wnl0adt0k3n".into());
+    let url = "https://mageid-in-the-url:token-in-the-url@127.0.0.1:1/help";
+    // The keys are good, so that nothing but the token URL can fail.
+    let ca = TestCa::new("sanitise-token");
+    let ca_file = ca.write(&world.root, "ca.pem");
+    let repo = FakeRepo::https(&ca);
+    repo.require_keys(PUBLIC, PRIVATE);
+    serve_composer2(&repo, &[], false);
+    let repo_url = repo.url();
+    for ci in ["github", "none"] {
+        let args = [
+            "check",
+            "--ci",
+            ci,
+            "--repo-url",
+            &repo_url,
+            "--ca-file",
+            ca_file.to_str().unwrap(),
+            "--download-token",
+            "--download-token-url",
+            url,
+            "--json",
+        ];
+        let out = run(&world, &files, &args);
+        assert_eq!(out.code, 3, "{}:\n{}\n{}", out.what, out.stdout, out.stderr);
+        assert_clean(&out, &forms, false);
+        assert!(
+            out.stderr.contains("carries credentials")
+                || out.stdout.contains("carries credentials"),
+            "{}\n{}",
+            out.stdout,
+            out.stderr
         );
     }
 }
