@@ -157,10 +157,13 @@ pub fn error_text(message: &str, hint: Option<&str>) -> String {
     }
 }
 
+/// Write `text` as it is: for text already sanitised, or a platform's own
+/// commands and markers.
 pub fn line_to_stderr(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
+/// Write `text` as it is (see [`line_to_stderr`]).
 pub fn line_to_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (`| head`) is not worth a panic.
