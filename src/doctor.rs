@@ -11,6 +11,7 @@ use crate::composer::repo_url::RepoUrl;
 use crate::composer::sources::{self, Holding, Origin, Source};
 use crate::journal;
 use crate::report::Reporter;
+use crate::sanitize::text as clean;
 
 /// `magento-auth doctor`: the report goes to stdout; it always exits 0 once
 /// it could look, since finding problems is its job.
@@ -43,22 +44,28 @@ pub fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> {
         precedence,
     );
 
-    let mut out = format!("Credentials for {host}, in Composer's order (a later source wins):\n");
+    // The report is composed of lines; each piece that comes from a path,
+    // a file or a program is made one safe line before it goes in.
+    let mut out = format!(
+        "Credentials for {}, in Composer's order (a later source wins):\n",
+        clean(&host)
+    );
     for (n, source) in found.iter().enumerate() {
         out.push_str(&format!(
             "  {}. {}\n     {}\n",
             n + 1,
-            source.label,
-            describe(&source.holding)
+            clean(&source.label),
+            clean(&describe(&source.holding))
         ));
         if let Holding::Unreadable(why) = &source.holding {
             problems.push(format!("Composer cannot use {}: {why}", source.label));
         }
     }
     match sources::winner(&found) {
-        Some(winner) => out.push_str(&format!("Composer uses: {}\n", winner.label)),
+        Some(winner) => out.push_str(&format!("Composer uses: {}\n", clean(&winner.label))),
         None => out.push_str(&format!(
-            "Composer uses: nothing; it has no credentials for {host}\n"
+            "Composer uses: nothing; it has no credentials for {}\n",
+            clean(&host)
         )),
     }
     conflicts(&found, &mut problems);
@@ -106,7 +113,7 @@ pub fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> {
     } else {
         out.push_str("Problems:\n");
         for problem in &problems {
-            out.push_str(&format!("  - {problem}\n"));
+            out.push_str(&format!("  - {}\n", clean(problem)));
         }
     }
     reporter.data(out.trim_end());
@@ -176,7 +183,7 @@ fn describe_binary(binary: Option<&ComposerBinary>, problems: &mut Vec<String>) 
     }
     format!(
         "Composer: {} ({})\n",
-        binary.path.display(),
-        binary.version_line
+        clean(&binary.path.display().to_string()),
+        clean(&binary.version_line)
     )
 }

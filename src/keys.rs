@@ -73,8 +73,11 @@ pub fn read(args: &KeyArgs, strict: bool, reporter: &mut dyn Reporter) -> Result
         reporter.mask(key.expose());
     }
     // The Basic credentials as they travel: what a leaked header would show.
-    let basic = Secret::new(BASE64.encode(format!("{}:{}", public.expose(), private.expose())));
+    let pair = Secret::new(format!("{}:{}", public.expose(), private.expose()));
+    let basic = Secret::new(BASE64.encode(pair.expose()));
     reporter.mask(basic.expose());
+    // The pair itself, so that its base64 is redacted inside longer base64 too.
+    crate::sanitize::register(pair.expose());
     Ok(Intake::Present(Keys { public, private }))
 }
 

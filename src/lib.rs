@@ -17,6 +17,7 @@ pub mod harden;
 pub(crate) mod journal;
 pub mod keys;
 pub mod report;
+pub mod sanitize;
 pub mod secret;
 pub mod setup;
 
@@ -27,6 +28,7 @@ use anyhow::Result;
 
 use crate::ci::Platform;
 use crate::cli::{Cli, Command};
+use crate::composer::repo_url::RepoUrl;
 use crate::exit::Failure;
 use crate::report::{Reporter, Summary};
 
@@ -52,7 +54,13 @@ pub fn run(cli: &Cli) -> u8 {
                     .and_then(|f| f.status)
                     .unwrap_or("error")
                     .to_string(),
-                repository: cli.command.repo_url().map(str::to_string),
+                // Parsed, never as given: the URL refused may be one that
+                // carries credentials.
+                repository: cli
+                    .command
+                    .repo_url()
+                    .and_then(|url| RepoUrl::parse(url).ok())
+                    .map(|url| url.base()),
                 message: Some(message),
                 hint: hint.map(str::to_string),
                 ..Summary::default()

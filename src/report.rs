@@ -2,11 +2,16 @@
 //!
 //! Stdout carries data only (an `export` line, the doctor's report); everything
 //! said to a human goes to stderr. The CI platforms implement the trait to add
-//! masks, annotations, sections, outputs and a job summary.
+//! masks, annotations, sections, outputs and a job summary. Every reporter
+//! passes every piece of text through [`crate::sanitize`] before it prints or
+//! writes it; only [`Reporter::secret_data`] and a platform's own commands
+//! bypass it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
 use std::path::PathBuf;
+
+use crate::sanitize;
 
 /// How a command ended, for machine-readable outputs and summaries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,18 +26,53 @@ pub struct Summary {
     pub hint: Option<String>,
 }
 
+impl Summary {
+    /// The summary with every piece of text made safe to print.
+    pub fn sanitized(&self) -> Summary {
+        let text = |t: &String| sanitize::text(t);
+        Summary {
+            command: self.command,
+            status: sanitize::text(&self.status),
+            repository: self.repository.as_ref().map(text),
+            mode: self.mode,
+            auth_file: self
+                .auth_file
+                .as_ref()
+                .map(|p| PathBuf::from(sanitize::text(&p.display().to_string()))),
+            message: self.message.as_ref().map(text),
+            hint: self.hint.as_ref().map(text),
+        }
+    }
+}
+
 pub trait Reporter {
-    /// Register a secret with the platform's log masking before it could ever
-    /// be printed. The console has none.
-    fn mask(&mut self, _secret: &str) {}
+    /// Register a secret before it could ever be printed: it is redacted, in
+    /// every form, from all output (whatever the reporter), and registered
+    /// with the platform's log masking.
+    fn mask(&mut self, secret: &str) {
+        sanitize::register(secret);
+        self.platform_mask(secret);
+    }
+    /// The platform's own log masking, if it has one. The console has none.
+    fn platform_mask(&mut self, _secret: &str) {}
     /// Progress and results for humans.
     fn info(&mut self, text: &str);
     /// Something the user should fix, that does not stop the job.
     fn warning(&mut self, text: &str);
     /// A failure with what to do about it.
     fn error(&mut self, message: &str, hint: Option<&str>);
-    /// Data for stdout: an `export` line, a report.
+    /// Data for stdout: a report, a JSON object.
     fn data(&mut self, text: &str);
+    /// A JSON document on stdout, its strings sanitised one by one so that it
+    /// stays valid.
+    fn json(&mut self, value: &serde_json::Value) {
+        self.data(&sanitize::json(value).to_string());
+    }
+    /// The one line that must carry a secret to stdout, unredacted: the
+    /// `export COMPOSER_AUTH=...` of `setup --mode env`, made for `eval`.
+    fn secret_data(&mut self, text: &str) {
+        line_to_stdout(text);
+    }
     /// Fold the detail that follows (info lines) under `title`, where the
     /// platform can; warnings and errors stay outside.
     fn group(&mut self, _title: &str) {}
@@ -91,11 +131,11 @@ pub struct Console;
 
 impl Reporter for Console {
     fn info(&mut self, text: &str) {
-        line_to_stderr(text);
+        line_to_stderr(&sanitize::text(text));
     }
 
     fn warning(&mut self, text: &str) {
-        line_to_stderr(&format!("warning: {text}"));
+        line_to_stderr(&format!("warning: {}", sanitize::text(text)));
     }
 
     fn error(&mut self, message: &str, hint: Option<&str>) {
@@ -103,22 +143,27 @@ impl Reporter for Console {
     }
 
     fn data(&mut self, text: &str) {
-        line_to_stdout(text);
+        line_to_stdout(&sanitize::lines(text));
     }
 }
 
-/// `error: ...` and, when there is one, `hint: ...` on the next line.
+/// `error: ...` and, when there is one, `hint: ...` on the next line; each
+/// part sanitised on its own, so that only this line break is in it.
 pub fn error_text(message: &str, hint: Option<&str>) -> String {
+    let message = sanitize::text(message);
     match hint {
-        Some(hint) => format!("error: {message}\nhint: {hint}"),
+        Some(hint) => format!("error: {message}\nhint: {}", sanitize::text(hint)),
         None => format!("error: {message}"),
     }
 }
 
+/// Write `text` as it is: for text already sanitised, or a platform's own
+/// commands and markers.
 pub fn line_to_stderr(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
+/// Write `text` as it is (see [`line_to_stderr`]).
 pub fn line_to_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (`| head`) is not worth a panic.
@@ -135,7 +180,7 @@ pub struct Recorder {
 
 #[cfg(test)]
 impl Reporter for Recorder {
-    fn mask(&mut self, secret: &str) {
+    fn platform_mask(&mut self, secret: &str) {
         self.lines.push(format!("mask: {}", secret.len()));
     }
     fn info(&mut self, text: &str) {
@@ -149,5 +194,8 @@ impl Reporter for Recorder {
     }
     fn data(&mut self, text: &str) {
         self.lines.push(format!("data: {text}"));
+    }
+    fn secret_data(&mut self, text: &str) {
+        self.lines.push(format!("secret data: {}", text.len()));
     }
 }

@@ -156,7 +156,7 @@ pub fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summary> {
             }
             let value = composer_auth_value(&host, &prepared.keys)?;
             reporter.mask(&value);
-            reporter.data(&format!("export COMPOSER_AUTH={}", shell_quote(&value)));
+            reporter.secret_data(&format!("export COMPOSER_AUTH={}", shell_quote(&value)));
             reporter.info(&format!(
                 "COMPOSER_AUTH holds credentials for {host}; unset it when done"
             ));

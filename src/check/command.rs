@@ -23,13 +23,13 @@ pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<Check
         Ok(report) => report,
         Err(err) => {
             if args.json {
-                reporter.data(&error_json(args, &err));
+                reporter.json(&error_json(args, &err));
             }
             return Err(err);
         }
     };
     if args.json {
-        reporter.data(&report.to_json());
+        reporter.json(&report.to_json());
     } else if report.status == Status::Skipped {
         reporter.info(&format!("skipped: {}", report.message));
     } else {
@@ -43,6 +43,9 @@ pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<Check
 /// outcome of the SPEC's table is a report; an `Err` is bad input or I/O.
 pub fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
     let repo = RepoUrl::parse(&args.repo.repo_url)?;
+    if args.download_token {
+        download_token::validate_url(args)?;
+    }
     let mut report = match report(args, &repo, reporter) {
         Ok(report) => report,
         Err(err) => match err.downcast::<Failure>() {
@@ -134,7 +137,7 @@ fn composer_credentials(
 
 /// `--json` output for an error outside the table (a bad option, I/O), so
 /// that scripts always get one object: status `error`.
-fn error_json(args: &CheckCommandArgs, err: &anyhow::Error) -> String {
+fn error_json(args: &CheckCommandArgs, err: &anyhow::Error) -> serde_json::Value {
     let (_, hint) = crate::exit::classify(err);
     // The URL as given is not echoed: it may be the one refused for holding
     // credentials.
@@ -149,5 +152,4 @@ fn error_json(args: &CheckCommandArgs, err: &anyhow::Error) -> String {
         "message": format!("{err:#}"),
         "hint": hint,
     })
-    .to_string()
 }

@@ -18,6 +18,24 @@ pub const DEFAULT_URL: &str = "https://www.magentocommerce.com/products/download
 const MAGEID: &str = "MAGENTO_MAGEID";
 const TOKEN: &str = "MAGENTO_DOWNLOAD_TOKEN";
 
+/// The URL the pair is checked against, refused (before anything is sent,
+/// and without echoing it) when it is not https or carries credentials.
+pub fn validate_url(args: &CheckCommandArgs) -> Result<Url, Failure> {
+    let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
+    if super::has_userinfo(url_text) {
+        return Err(
+            Failure::bad_input("the download token URL carries credentials (user:pass@)")
+                .with_hint(
+                    "give the URL without them; the pair comes from MAGENTO_MAGEID and \
+             MAGENTO_DOWNLOAD_TOKEN",
+                ),
+        );
+    }
+    Url::parse(url_text)
+        .filter(|u| u.scheme == "https" || u.is_loopback())
+        .ok_or_else(|| Failure::bad_input("the download token URL must be https"))
+}
+
 /// Check the pair and fold the outcome into `report`.
 pub fn check(
     args: &CheckCommandArgs,
@@ -45,9 +63,7 @@ pub fn check(
     };
     reporter.mask(token.expose());
     let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
-    let url = Url::parse(url_text)
-        .filter(|u| u.scheme == "https" || u.is_loopback())
-        .ok_or_else(|| Failure::bad_input("the download token URL must be https"))?;
+    let url = validate_url(args)?;
     let roots = trust::Roots::load(args.check.ca_file.as_deref())?;
     let timeout = Duration::from_secs(args.check.timeout.max(1));
     let mut client = match Client::new(&roots, &url.scheme, timeout, args.check.retries) {

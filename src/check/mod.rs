@@ -61,7 +61,7 @@ impl CheckReport {
         }
     }
 
-    pub fn to_json(&self) -> String {
+    pub fn to_json(&self) -> Value {
         let packages: Vec<Value> = self
             .packages
             .iter()
@@ -77,7 +77,6 @@ impl CheckReport {
             "message": self.message,
             "hint": self.hint,
         })
-        .to_string()
     }
 
     /// `Ok` for the statuses that exit 0, else the failure with its code.
@@ -252,6 +251,15 @@ fn probe(
     Ok(())
 }
 
+/// Whether an absolute URL names a user (and password) before its host.
+pub fn has_userinfo(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(_, rest)| {
+        rest.split(['/', '?', '#'])
+            .next()
+            .is_some_and(|authority| authority.contains('@'))
+    })
+}
+
 fn default_port(scheme: &str) -> u16 {
     if scheme == "https" { 443 } else { 80 }
 }
@@ -267,7 +275,13 @@ impl entitlement::Fetch for Fetcher<'_> {
     fn get(&mut self, url: &str) -> Result<Reply, Verdict> {
         let parsed = Url::parse(url).ok_or_else(|| Verdict {
             status: Status::Unreachable,
-            message: format!("packages.json points to {url}, which is not an http(s) URL"),
+            message: if has_userinfo(url) {
+                "packages.json points to a URL that carries credentials (user:pass@); \
+                 they are not followed"
+                    .into()
+            } else {
+                format!("packages.json points to {url}, which is not an http(s) URL")
+            },
             hint: None,
         })?;
         if parsed.scheme == "http" && !parsed.is_loopback() {

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 
 use crate::exit::Failure;
 use crate::report::{Fold, Reporter, Summary, line_to_stdout};
+use crate::sanitize;
 
 /// The state name under which setup saves its state file's path; the runner
 /// hands it to the post step as `STATE_state_file`.
@@ -111,7 +112,9 @@ pub fn append(variable: &str, name: &str, value: &str) -> Result<()> {
 }
 
 /// Everything on stdout, where the runner reads workflow commands, so that
-/// masks are registered before any line that follows them.
+/// masks are registered before any line that follows them. Text is
+/// sanitised before a command is composed around it, so that the commands
+/// are the product's own and nothing in the text can start another.
 #[derive(Debug, Default)]
 pub struct GithubReporter {
     masked: Vec<String>,
@@ -140,7 +143,7 @@ impl GithubReporter {
 }
 
 impl Reporter for GithubReporter {
-    fn mask(&mut self, secret: &str) {
+    fn platform_mask(&mut self, secret: &str) {
         if secret.is_empty() || self.masked.iter().any(|m| m == secret) {
             return;
         }
@@ -152,29 +155,34 @@ impl Reporter for GithubReporter {
         if let Some(title) = self.fold.opening() {
             self.command("group", &[], &title);
         }
-        line_to_stdout(text);
+        line_to_stdout(&sanitize::text(text));
     }
 
     fn warning(&mut self, text: &str) {
         self.close_fold();
-        self.command("warning", &[("title", "magento-auth")], text);
+        self.command(
+            "warning",
+            &[("title", "magento-auth")],
+            &sanitize::text(text),
+        );
     }
 
     fn error(&mut self, message: &str, hint: Option<&str>) {
         self.close_fold();
+        let message = sanitize::text(message);
         let text = match hint {
-            Some(hint) => format!("{message}\nhint: {hint}"),
-            None => message.to_string(),
+            Some(hint) => format!("{message}\nhint: {}", sanitize::text(hint)),
+            None => message,
         };
         self.command("error", &[("title", "magento-auth")], &text);
     }
 
     fn data(&mut self, text: &str) {
-        line_to_stdout(text);
+        line_to_stdout(&sanitize::lines(text));
     }
 
     fn group(&mut self, title: &str) {
-        if self.fold.want(title) {
+        if self.fold.want(&sanitize::text(title)) {
             line_to_stdout("::endgroup::");
         }
     }
@@ -189,6 +197,7 @@ impl Reporter for GithubReporter {
         if summary.command == "cleanup" {
             return Ok(());
         }
+        let summary = &summary.sanitized();
         let auth_file = summary
             .auth_file
             .as_ref()

@@ -1,6 +1,7 @@
 //! GitLab CI: collapsible sections around detail; everything else plain.
 
-use crate::report::{Console, Fold, Reporter};
+use crate::report::{Console, Fold, Reporter, line_to_stderr};
+use crate::sanitize;
 
 #[derive(Debug, Default)]
 pub struct GitlabReporter {
@@ -23,8 +24,12 @@ impl GitlabReporter {
 
     fn close_fold(&mut self) {
         if self.fold.closing() {
-            let end = format!("\x1b[0Ksection_end:{}:{}\r\x1b[0K", now(), self.name());
-            self.console.info(&end);
+            // The markers are the product's own escapes, written as they are.
+            line_to_stderr(&format!(
+                "\x1b[0Ksection_end:{}:{}\r\x1b[0K",
+                now(),
+                self.name()
+            ));
         }
     }
 }
@@ -33,13 +38,12 @@ impl Reporter for GitlabReporter {
     fn info(&mut self, text: &str) {
         if let Some(title) = self.fold.opening() {
             self.sections += 1;
-            let title = title.replace('\x1b', " ");
-            let start = format!(
-                "\x1b[0Ksection_start:{}:{}[collapsed=true]\r\x1b[0K{title}",
+            line_to_stderr(&format!(
+                "\x1b[0Ksection_start:{}:{}[collapsed=true]\r\x1b[0K{}",
                 now(),
-                self.name()
-            );
-            self.console.info(&start);
+                self.name(),
+                sanitize::text(&title)
+            ));
         }
         self.console.info(text);
     }

@@ -22,5 +22,6 @@ mod keys;
 mod ledger;
 mod platforms;
 mod properties;
+mod sanitise;
 mod setup;
 mod shared_runner;

@@ -1,0 +1,535 @@
+//! The one gate for text on its way out: everything magento-auth prints or
+//! writes for people and CI (stdout, stderr, `--json`, annotations, outputs,
+//! the job summary, GitLab sections, the panic hook) passes [`text`] (or
+//! [`lines`], [`json`], which apply it piecewise).
+//!
+//! Server answers, paths and inputs are untrusted: they could carry a key the
+//! server echoes, a newline followed by a GitHub workflow command, or terminal
+//! escapes. Each piece comes out as one line where
+//! - every registered secret is `***` in each form it could travel in: raw,
+//!   JSON-escaped (as serde and as PHP's `json_encode` write it),
+//!   percent-encoded (either hex case, `+` for space), and base64 at each of
+//!   the three alignments it could have inside longer base64;
+//! - the userinfo of any URL (`user:pass@`) is `***`;
+//! - line breaks and other control characters are shown as `\n`, `\u{7}`...,
+//!   ANSI escape sequences are dropped, and nothing can be read as a
+//!   workflow command (`::name::` at the start, `##[name]` anywhere);
+//! - the length is capped, and a cut is marked.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use serde_json::Value;
+
+use crate::secret::Secret;
+
+/// Characters kept of one message (a hint, a warning, a JSON string).
+pub const CAP: usize = 4096;
+/// Characters kept of one line of data (a JSON object, a line of a report):
+/// a backstop, since such a line is made of capped messages, and generous,
+/// so that a JSON object (up to 20 package names, a message and a hint,
+/// escaped) is never cut into invalid JSON.
+pub const DATA_CAP: usize = 256 * 1024;
+/// What a secret becomes.
+pub const REDACTED: &str = "***";
+/// Appended where text was cut.
+pub const CUT: &str = "…[cut]";
+/// Forms shorter than this are left alone: blanking `null` or a two-letter
+/// word everywhere would garble output and protect nothing that matters
+/// (Marketplace keys are 32 characters).
+const MIN_FORM: usize = 6;
+
+/// The forms of every registered secret, longest first so that a form that
+/// holds another is blanked whole. Replaced, never changed in place, so that
+/// readers hold the lock only to clone an `Arc`.
+static FORMS: Mutex<Option<Arc<Vec<Secret>>>> = Mutex::new(None);
+
+/// Redact `secret`, in every form, from everything printed from now on.
+pub fn register(secret: &str) {
+    let new = forms_of(secret);
+    if new.is_empty() {
+        return;
+    }
+    let mut guard = FORMS.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut all: Vec<Secret> = guard.as_deref().cloned().unwrap_or_default();
+    for form in new {
+        if !all.contains(&form) {
+            all.push(form);
+        }
+    }
+    all.sort_by_key(|form| Reverse(form.expose().len()));
+    *guard = Some(Arc::new(all));
+}
+
+fn registered() -> Option<Arc<Vec<Secret>>> {
+    FORMS.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+/// One piece of text made safe to print: one line, at most [`CAP`] characters.
+pub fn text(raw: &str) -> String {
+    clean(raw, CAP)
+}
+
+/// Multi-line data the product composed (a report): each line made safe on
+/// its own, at most [`DATA_CAP`] characters. Untrusted pieces must have
+/// passed [`text`] before they were composed, or a newline in them would
+/// start a line here.
+pub fn lines(raw: &str) -> String {
+    raw.split('\n')
+        .map(|line| clean(line, DATA_CAP))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A JSON value with every string (keys included) passed through [`text`].
+pub fn json(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(text(s)),
+        Value::Array(items) => Value::Array(items.iter().map(json).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (text(key), json(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn clean(raw: &str, cap: usize) -> String {
+    let forms = registered();
+    let longest = forms
+        .as_deref()
+        .and_then(|f| f.first())
+        .map_or(0, |f| f.expose().chars().count());
+    // Work on a bounded prefix, long enough that any form starting before
+    // the cap is whole in it (escaping only lengthens text), so that the
+    // cut never leaves the head of a secret behind.
+    let keep = cap.saturating_add(longest);
+    let (head, cut) = match raw.char_indices().nth(keep) {
+        Some((at, _)) => (&raw[..at], true),
+        None => (raw, false),
+    };
+    let mut out = defuse(visible(head));
+    out = hide_userinfo(&out).into_owned();
+    if let Some(forms) = forms.as_deref() {
+        for form in forms {
+            if out.contains(form.expose()) {
+                out = out.replace(form.expose(), REDACTED);
+            }
+        }
+    }
+    match out.char_indices().nth(cap) {
+        Some((at, _)) => {
+            out.truncate(at);
+            out.push_str(CUT);
+        }
+        None if cut => out.push_str(CUT),
+        None => {}
+    }
+    out
+}
+
+/// Control characters shown as escapes, escape sequences dropped.
+fn visible(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    // Once a string command has no end, none after it has one either.
+    let mut unterminated = false;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '\x1b' => rest = skip_escape(rest, &mut unterminated),
+            // A tab is spacing, not structure.
+            '\t' => out.push(' '),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            // C0, DEL, C1 (NEL and the 8-bit CSI among them), and the
+            // characters that end lines or reorder text where they show.
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c) =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What is left after an ESC, read as a terminal would read it (ECMA-48): a
+/// CSI up to its final byte; a string command (OSC, DCS, SOS, PM, APC) up to
+/// its terminator, or only its opener when it has none (so that an
+/// unterminated one hides nothing after it); one character of any other
+/// sequence. Every byte looked at is ASCII, so every cut is on a character.
+fn skip_escape<'a>(rest: &'a str, unterminated: &mut bool) -> &'a str {
+    let bytes = rest.as_bytes();
+    let run = |from: usize, range: std::ops::RangeInclusive<u8>| {
+        from + bytes[from..]
+            .iter()
+            .take_while(|b| range.contains(b))
+            .count()
+    };
+    match bytes.first() {
+        Some(b'[') => {
+            let end = run(1, 0x20..=0x3f);
+            let end = end + usize::from(bytes.get(end).is_some_and(|b| (0x40..=0x7e).contains(b)));
+            &rest[end..]
+        }
+        Some(b']' | b'P' | b'X' | b'^' | b'_') => {
+            let body = &rest[1..];
+            if !*unterminated {
+                match string_end(body.as_bytes()) {
+                    Some(end) => return &body[end..],
+                    None => *unterminated = true,
+                }
+            }
+            body
+        }
+        Some(0x20..=0x2f) => {
+            let end = run(0, 0x20..=0x2f);
+            let end = end + usize::from(bytes.get(end).is_some_and(|b| (0x30..=0x7e).contains(b)));
+            &rest[end..]
+        }
+        Some(0x30..=0x7e) => &rest[1..],
+        _ => rest,
+    }
+}
+
+/// Where a string command ends: after BEL, ESC `\`, or the 8-bit ST.
+fn string_end(body: &[u8]) -> Option<usize> {
+    body.iter()
+        .enumerate()
+        .find_map(|(i, b)| match (b, body.get(i + 1)) {
+            (0x07, _) => Some(i + 1),
+            (0x1b, Some(b'\\')) | (0xc2, Some(0x9c)) => Some(i + 2),
+            _ => None,
+        })
+}
+
+/// Make sure GitHub reads no workflow command in the text: `::` at its start
+/// (after leading whitespace, which the runner trims) gets a `\` in front,
+/// and the older `##[` form, which the runner finds anywhere in a line,
+/// becomes `##\[`. The reporter composes its own commands after this.
+fn defuse(mut text: String) -> String {
+    if text.contains("##[") {
+        text = text.replace("##[", "##\\[");
+    }
+    let lead = text.len() - text.trim_start().len();
+    if text[lead..].starts_with("::") {
+        text.insert(lead, '\\');
+    }
+    text
+}
+
+/// `scheme://user:pass@host` becomes `scheme://***@host`, wherever a URL
+/// appears in the text.
+fn hide_userinfo(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | '<' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str(REDACTED);
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Every form `secret` could travel in, at least [`MIN_FORM`] long.
+fn forms_of(secret: &str) -> Vec<Secret> {
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    let mut texts: Vec<String> = vec![secret.to_string()];
+    // JSON: as serde writes it, and as PHP does with and without escaping
+    // `/` and non-ASCII (Composer writes files with neither escaped).
+    let serde = Value::String(secret.to_string()).to_string();
+    texts.push(serde[1..serde.len() - 1].to_string());
+    for slashes in [false, true] {
+        for unicode in [false, true] {
+            texts.push(php_json(secret, slashes, unicode));
+        }
+    }
+    texts.sort();
+    texts.dedup();
+    let mut forms: Vec<String> = Vec::new();
+    for text in &texts {
+        forms.push(text.clone());
+        forms.extend(base64_forms(text.as_bytes()));
+    }
+    for lowercase in [false, true] {
+        for plus in [false, true] {
+            forms.push(percent_encode(secret, lowercase, plus));
+        }
+    }
+    // Wrapped at once, so that every copy is wiped when it is dropped.
+    let forms: Vec<Secret> = forms.into_iter().map(Secret::new).collect();
+    drop(texts.into_iter().map(Secret::new).collect::<Vec<_>>());
+    let mut out: Vec<Secret> = Vec::new();
+    for form in forms {
+        if form.expose().chars().count() >= MIN_FORM && !out.contains(&form) {
+            out.push(form);
+        }
+    }
+    out
+}
+
+/// Base64 of `bytes` as it shows alone (padded and not), and inside longer
+/// base64 at each of the three alignments it could have there: from the
+/// first whole 3-byte group on, up to the last whole group, which is all
+/// that does not depend on the bytes around it. Each alignment also without
+/// its first and last group, so that a fragment is found even where those
+/// were cut off; the longer forms, tried first, take those groups too
+/// wherever they are there.
+fn base64_forms(bytes: &[u8]) -> Vec<String> {
+    let mut forms = vec![STANDARD.encode(bytes), STANDARD_NO_PAD.encode(bytes)];
+    for offset in 0..3 {
+        let Some(rest) = bytes.get(offset..) else {
+            continue;
+        };
+        let whole = rest.len() / 3 * 3;
+        forms.push(STANDARD_NO_PAD.encode(&rest[..whole]));
+        let encoded = STANDARD.encode(rest);
+        if encoded.len() > 8 {
+            forms.push(encoded[4..encoded.len() - 4].to_string());
+        }
+    }
+    forms
+}
+
+fn php_json(text: &str, slashes: bool, unicode: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' if slashes => out.push_str("\\/"),
+            c if u32::from(c) < 0x20 || (unicode && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// RFC 3986: everything but the unreserved characters as `%XX`; with
+/// `plus`, a space as `+` (form encoding).
+fn percent_encode(text: &str, lowercase: bool, plus: bool) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(byte));
+            }
+            b' ' if plus => out.push('+'),
+            _ if lowercase => out.push_str(&format!("%{byte:02x}")),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The registry is process-wide: each test registers its own secrets,
+    // which no other test prints.
+    const PUBLIC: &str = "pub/lic\"k%y é+€ 'x\\0123456789ab";
+    const PRIVATE: &str = "sanitizeprivatekey0123456789ABCD";
+
+    fn setup() {
+        register(PUBLIC);
+        register(PRIVATE);
+        register(&format!("{PUBLIC}:{PRIVATE}"));
+    }
+
+    /// The middle of base64 of `text` placed after `k` other bytes: what a
+    /// search for the text inside longer base64 looks for.
+    fn inner_base64(text: &str) -> Vec<String> {
+        (0..3)
+            .map(|k| {
+                let encoded = STANDARD.encode(&text.as_bytes()[k..]);
+                encoded[4..encoded.len() - 4].to_string()
+            })
+            .collect()
+    }
+
+    fn leaks(out: &str) -> Vec<String> {
+        let mut needles = Vec::new();
+        for key in [PUBLIC, PRIVATE] {
+            let serde = serde_json::to_string(key).unwrap();
+            let texts = [
+                key.to_string(),
+                serde[1..serde.len() - 1].to_string(),
+                php_json(key, true, true),
+                php_json(key, true, false),
+            ];
+            for text in &texts {
+                needles.push(text.clone());
+                needles.extend(inner_base64(text));
+            }
+            for lower in [false, true] {
+                for plus in [false, true] {
+                    needles.push(percent_encode(key, lower, plus));
+                }
+            }
+        }
+        needles.extend(inner_base64(&format!("{PUBLIC}:{PRIVATE}")));
+        needles.into_iter().filter(|n| out.contains(n)).collect()
+    }
+
+    #[test]
+    fn every_form_of_a_secret_is_redacted_at_every_offset() {
+        setup();
+        let pair = format!("{PUBLIC}:{PRIVATE}");
+        let serde = serde_json::to_string(PUBLIC).unwrap();
+        let texts = [
+            PUBLIC.to_string(),
+            PRIVATE.to_string(),
+            pair.clone(),
+            serde[1..serde.len() - 1].to_string(),
+            php_json(PUBLIC, true, true),
+            php_json(PUBLIC, false, false),
+            format!("{{\"http-basic\":{{\"h\":{{\"username\":{serde}}}}}}}"),
+        ];
+        for text in &texts {
+            // Raw and percent-encoded, between other text.
+            for shown in [
+                text.clone(),
+                percent_encode(text, false, false),
+                percent_encode(text, true, true),
+            ] {
+                let out = super::text(&format!("before {shown} after"));
+                assert!(leaks(&out).is_empty(), "{:?} in {out}", leaks(&out));
+                assert!(
+                    out.starts_with("before ") && out.ends_with(" after"),
+                    "{out}"
+                );
+            }
+            // Base64 after 0 to 5 other bytes, followed by 0 to 2 more, padded
+            // or not.
+            for before in 0..6 {
+                for after in 0..3 {
+                    let mut bytes = b"xyzuvw"[..before].to_vec();
+                    bytes.extend_from_slice(text.as_bytes());
+                    bytes.extend_from_slice(&b"pqr"[..after]);
+                    for encoded in [STANDARD.encode(&bytes), STANDARD_NO_PAD.encode(&bytes)] {
+                        let out = super::text(&format!("Basic {encoded}."));
+                        assert!(
+                            leaks(&out).is_empty(),
+                            "{before}/{after}: {:?} in {out}",
+                            leaks(&out)
+                        );
+                        assert!(out.contains(REDACTED), "{out}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_cannot_start_a_line_and_escapes_are_dropped() {
+        let out = text("a\nb\r\nc\td\u{0}e\u{7f}f\u{85}g\u{9b}31mh\u{2028}i\u{202e}j");
+        assert_eq!(
+            out,
+            "a\\nb\\r\\nc d\\u{0}e\\u{7f}f\\u{85}g\\u{9b}31mh\\u{2028}i\\u{202e}j"
+        );
+        let ansi = "\x1b[2J\x1b[1;31mred\x1b[0m \x1b]8;;https://evil.example\x07link\x1b]8;;\x1b\\ \
+                    \x1b(Bx\x1b7y\x1b";
+        assert_eq!(text(ansi), "red link xy");
+        // An OSC without its end hides nothing after it.
+        assert_eq!(text("\x1b]0;title\nrest"), "0;title\\nrest");
+        assert!(!text("\x1b\x1b[\x1b]\x1bP").contains('\x1b'));
+    }
+
+    #[test]
+    fn nothing_reads_as_a_workflow_command() {
+        assert_eq!(text("::error::pwned"), "\\::error::pwned");
+        assert_eq!(text(" \u{3000}::add-mask::x"), " \u{3000}\\::add-mask::x");
+        assert_eq!(text("a\n::error::x"), "a\\n::error::x");
+        assert_eq!(
+            text("x ##[error]y ###[set-output]"),
+            "x ##\\[error]y ###\\[set-output]"
+        );
+        assert_eq!(
+            lines("ok\n::warning::x\n  ##[debug]y"),
+            "ok\n\\::warning::x\n  ##\\[debug]y"
+        );
+    }
+
+    #[test]
+    fn userinfo_in_urls_is_hidden() {
+        assert_eq!(
+            text("see https://user:pa%20ss@host.example:8443/p?q=u:v@w and http://a@b"),
+            "see https://***@host.example:8443/p?q=u:v@w and http://***@b"
+        );
+        assert_eq!(text("https://host/a@b"), "https://host/a@b");
+    }
+
+    #[test]
+    fn length_is_capped_and_the_cut_marked() {
+        let out = text(&"x".repeat(CAP * 10));
+        assert_eq!(out, format!("{}{CUT}", "x".repeat(CAP)));
+        assert_eq!(text(&"y".repeat(CAP)), "y".repeat(CAP));
+        // Escapes count after escaping; a secret across the cap is blanked
+        // whole, never cut to a readable head.
+        setup();
+        let out = text(&format!("{}{PRIVATE}", "z".repeat(CAP - 3)));
+        assert!(out.ends_with("zzz***"), "{out}");
+        assert!(!out.contains(&PRIVATE[..4]), "{out}");
+        let out = lines(&format!("{}\nshort", "w".repeat(DATA_CAP + 5)));
+        assert!(out.ends_with(&format!("{CUT}\nshort")));
+    }
+
+    #[test]
+    fn json_strings_are_sanitised_and_the_document_stays_valid() {
+        setup();
+        let value = serde_json::json!({
+            "message": format!("{PUBLIC}\n::error::x\x1b[2J"),
+            "packages": [{"name": PRIVATE, "visible": true}],
+            "http_status": null,
+        });
+        let out = json(&value).to_string();
+        assert!(leaks(&out).is_empty(), "{out}");
+        let back: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back["message"], "***\\n::error::x");
+        assert_eq!(back["packages"][0]["name"], "***");
+        assert_eq!(back["http_status"], Value::Null);
+    }
+
+    #[test]
+    fn short_values_are_not_forms() {
+        register("null");
+        register("");
+        assert_eq!(text("null true"), "null true");
+    }
+}
