@@ -6,11 +6,19 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { Job, actionInputs, actionRuns, canaryKeys, copyAction, fakeProgram, parseFileCommands } = require('./harness');
+const {
+  Job,
+  actionInputs,
+  actionRuns,
+  canaryKeys,
+  copyAction,
+  fakeProgram,
+  parseFileCommands,
+  releaseServer,
+} = require('./harness');
 const { releaseTarget, assetName } = require('./launcher');
 
 const unix = process.platform !== 'win32';
@@ -24,26 +32,6 @@ function withJob(options, fn) {
     } finally {
       job.cleanup();
     }
-  };
-}
-
-/** A loopback server for release assets; records every path asked for. */
-async function releaseServer(files) {
-  const requests = [];
-  const server = http.createServer((req, res) => {
-    requests.push(req.url);
-    const body = files[req.url];
-    if (body === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-length': body.length }).end(body);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    base: `http://127.0.0.1:${server.address().port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
 
