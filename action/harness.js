@@ -4,7 +4,9 @@
 // real node, and parses what they wrote with the runner's rules.
 
 const childProcess = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -339,6 +341,30 @@ function copyAction(dir, table) {
   return dir;
 }
 
+/** A loopback server for release assets; records every path asked for. */
+async function releaseServer(files) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req.url);
+    const body = files[req.url];
+    if (body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-length': body.length }).end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    requests,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+function sha256(bytes) {
+  return crypto.createHash('sha256').update(bytes).digest('hex');
+}
+
 module.exports = {
   ACTION_DIR,
   copyAction,
@@ -351,5 +377,7 @@ module.exports = {
   inputVariable,
   parseFileCommands,
   realBinary,
+  releaseServer,
   secretForms,
+  sha256,
 };

@@ -16,7 +16,6 @@ const TOOL = 'magento-auth';
 const EXE = process.platform === 'win32' ? `${TOOL}.exe` : TOOL;
 // Lets the tests serve releases from a local server; honoured for loopback only.
 const TEST_RELEASE_BASE = 'MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE';
-const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 120 * 1000;
 const MAX_REDIRECTS = 5;
 
@@ -140,16 +139,98 @@ function cargoVersion(actionDir) {
   }
 }
 
-function sha256File(file) {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
 function isFile(file) {
   try {
     return fs.statSync(file).isFile();
   } catch {
     return false;
   }
+}
+
+// ---- trusting the binary -----------------------------------------------------
+//
+// Unless the `binary` input names a file (the one way to run a binary the action
+// cannot vouch for), what runs is always a private copy: bytes read once, checked,
+// then written into a fresh directory (mode 0700) in RUNNER_TEMP and run from
+// there by main and post. Nobody else can change that directory, so the file that
+// runs is the one that was checked, at setup and at cleanup alike. The bytes are
+// trusted when their SHA-256 is the table's entry for the version and target (the
+// tool cache, a download), or when this job built them from the action's own
+// checkout (the ref the runner fetched for it, or the repository itself with
+// `uses: ./`). A build is neither taken from nor put into the tool cache: every
+// job of the runner, and on a self-hosted one other repositories' jobs, can write
+// there, so a cache entry is only ever a candidate for the table's check.
+
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW || 0;
+// A FIFO planted where the binary should be would otherwise block open() for good.
+const O_NONBLOCK = fs.constants.O_NONBLOCK || 0;
+const UID = typeof process.getuid === 'function' ? process.getuid() : null;
+const MAX_BINARY_BYTES = 64 * 1024 * 1024;
+
+function sha256(bytes) {
+  return crypto.createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The bytes of `file`, read through one descriptor that does not follow a
+ * symlink: `{ bytes }`, `{ reason }` why it is not to be trusted, or null when
+ * there is nothing there.
+ */
+function readOnce(file) {
+  try {
+    if (fs.lstatSync(file).isSymbolicLink()) return { reason: 'it is a symbolic link' };
+  } catch (error) {
+    if (error.code === 'ENOENT') return null;
+    return { reason: `it cannot be examined (${error.code || error.message})` };
+  }
+  let fd;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    // ELOOP (EMLINK on some BSDs): it became a symlink after the lstat.
+    if (['ELOOP', 'EMLINK'].includes(error.code)) return { reason: 'it is a symbolic link' };
+    return { reason: `it cannot be opened (${error.code || error.message})` };
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) return { reason: 'it is not a regular file' };
+    if (UID !== null && stat.uid !== UID) return { reason: `it is owned by another user (uid ${stat.uid})` };
+    const chunks = [];
+    const buffer = Buffer.alloc(1024 * 1024);
+    let total = 0;
+    for (let n = fs.readSync(fd, buffer); n > 0; n = fs.readSync(fd, buffer)) {
+      total += n;
+      if (total > MAX_BINARY_BYTES) return { reason: `it is larger than ${MAX_BINARY_BYTES} bytes` };
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    }
+    return { bytes: Buffer.concat(chunks) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Write checked bytes into a new directory only this user can open, under `temp`,
+ * and return the file to run. Refuses a `temp` where another user could move that
+ * directory aside and put their own in its place.
+ */
+function stage(bytes, temp) {
+  fs.mkdirSync(temp, { recursive: true, mode: 0o700 });
+  if (UID !== null) {
+    const stat = fs.statSync(temp);
+    const refuse = (why) =>
+      new LaunchError(
+        `refusing to put the binary in ${temp}: ${why}; point RUNNER_TEMP at a directory only this user can write`,
+      );
+    if (stat.uid !== UID && stat.uid !== 0) throw refuse(`it is owned by another user (uid ${stat.uid})`);
+    if ((stat.mode & 0o002) !== 0 && (stat.mode & 0o1000) === 0) {
+      throw refuse('every user may write there and it has no sticky bit');
+    }
+  }
+  const dir = fs.mkdtempSync(path.join(temp, `${TOOL}-`));
+  const binary = path.join(dir, EXE);
+  fs.writeFileSync(binary, bytes, { mode: 0o700, flag: 'wx' });
+  return binary;
 }
 
 /** `$RUNNER_TOOL_CACHE/magento-auth/<version>/<arch>/`, the toolkit's layout. */
@@ -159,16 +240,50 @@ function toolCacheDir(env, version) {
   return path.join(root, TOOL, version, process.arch);
 }
 
-function fromToolCache(env, version, expected) {
+/**
+ * The cached binary's bytes when they match the table, else null; anything else
+ * found there is ignored with a warning, as if the cache were empty.
+ */
+function fromToolCache(env, version, expected, target) {
   const dir = toolCacheDir(env, version);
   if (!dir) return null;
   const binary = path.join(dir, EXE);
-  if (!isFile(binary)) return null;
-  if (expected && sha256File(binary) !== expected) {
-    command('warning', `ignoring ${binary}: its SHA-256 does not match the action's checksum table`);
+  const found = readOnce(binary);
+  if (found === null) return null;
+  let why = found.reason;
+  if (!why && !expected) {
+    const platform = target || `${process.platform}-${process.arch}`;
+    why = `the action's checksum table has no SHA-256 for ${TOOL} ${version} on ${platform}`;
+  } else if (!why && sha256(found.bytes) !== expected) {
+    why = "its SHA-256 does not match the action's checksum table";
+  }
+  if (why) {
+    command('warning', `ignoring ${binary}: ${why}; it is not run`);
     return null;
   }
-  return binary;
+  return found.bytes;
+}
+
+/**
+ * Keep verified bytes in the tool cache for the runner's next jobs (who check them
+ * again). Written beside the entry and renamed over it, so that whatever was
+ * planted there, a symlink included, is replaced and never written through.
+ */
+function keepInToolCache(env, version, bytes) {
+  const dir = toolCacheDir(env, version);
+  if (!dir) return;
+  const partial = path.join(dir, `.${EXE}-${crypto.randomUUID()}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(partial, bytes, { mode: 0o755, flag: 'wx' });
+    fs.renameSync(partial, path.join(dir, EXE));
+    // The marker the toolkit's tool-cache reader looks for; not through a symlink.
+    const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | O_NOFOLLOW | O_NONBLOCK;
+    fs.closeSync(fs.openSync(`${dir}.complete`, flags, 0o644));
+  } catch (error) {
+    fs.rmSync(partial, { force: true });
+    command('warning', `could not keep ${TOOL} in the tool cache (${error.message}); this job is not affected`);
+  }
 }
 
 function releaseBase(env) {
@@ -192,8 +307,8 @@ function isLoopback(url) {
   return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 }
 
-/** GET `url` into `dest`, following a few redirects; https only (http for loopback). */
-function download(url, dest, redirects = 0) {
+/** GET `url` into memory, following a few redirects; https only (http for loopback). */
+function download(url, redirects = 0) {
   return new Promise((resolve, reject) => {
     const parsed = new URL(url);
     const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' && isLoopback(parsed) ? http : null;
@@ -209,7 +324,7 @@ function download(url, dest, redirects = 0) {
           reject(new LaunchError(`too many redirects downloading ${url}`));
           return;
         }
-        resolve(download(new URL(response.headers.location, parsed).toString(), dest, redirects + 1));
+        resolve(download(new URL(response.headers.location, parsed).toString(), redirects + 1));
         return;
       }
       if (status !== 200) {
@@ -217,18 +332,18 @@ function download(url, dest, redirects = 0) {
         reject(new LaunchError(`downloading ${url}: HTTP ${status}`));
         return;
       }
+      const chunks = [];
       let size = 0;
-      const out = fs.createWriteStream(dest, { mode: 0o700 });
       response.on('data', (chunk) => {
         size += chunk.length;
-        if (size > MAX_DOWNLOAD_BYTES) {
-          request.destroy(new LaunchError(`downloading ${url}: larger than ${MAX_DOWNLOAD_BYTES} bytes`));
+        if (size > MAX_BINARY_BYTES) {
+          request.destroy(new LaunchError(`downloading ${url}: larger than ${MAX_BINARY_BYTES} bytes`));
+          return;
         }
+        chunks.push(chunk);
       });
       response.on('error', reject);
-      out.on('error', reject);
-      out.on('finish', resolve);
-      response.pipe(out);
+      response.on('end', () => resolve(Buffer.concat(chunks)));
     });
     request.setTimeout(DOWNLOAD_TIMEOUT_MS, () => request.destroy(new LaunchError(`downloading ${url}: timed out`)));
     request.on('error', reject);
@@ -236,39 +351,28 @@ function download(url, dest, redirects = 0) {
 }
 
 /**
- * Download the release asset, check it against the table, and keep it in the tool
- * cache. A mismatch is fatal: nothing downloaded is ever run unverified.
+ * The release asset's bytes, checked against the table; null when there is no
+ * release to download from or the download fails. A mismatch is fatal: nothing
+ * downloaded is ever run unverified.
  */
-async function fromRelease(env, version, expected, target, temp) {
+async function fromRelease(env, version, expected, target) {
   const base = releaseBase(env);
   if (!base) return null;
   const url = `${base}/v${version}/${assetName(target)}`;
-  const partial = path.join(temp, `${TOOL}-${crypto.randomUUID()}.download`);
-  fs.mkdirSync(temp, { recursive: true });
+  let bytes;
   try {
-    try {
-      await download(url, partial);
-    } catch (error) {
-      command('warning', `could not download ${url} (${error.message}); building from source instead`);
-      return null;
-    }
-    const actual = sha256File(partial);
-    if (actual !== expected) {
-      throw new LaunchError(
-        `checksum mismatch for ${url}: expected SHA-256 ${expected}, got ${actual}; refusing to run it`,
-      );
-    }
-    const dir = toolCacheDir(env, version) || path.join(temp, TOOL, version, process.arch);
-    fs.mkdirSync(dir, { recursive: true });
-    const binary = path.join(dir, EXE);
-    fs.copyFileSync(partial, binary);
-    fs.chmodSync(binary, 0o755);
-    // The marker the toolkit's tool-cache reader looks for.
-    fs.writeFileSync(`${dir}.complete`, '');
-    return binary;
-  } finally {
-    fs.rmSync(partial, { force: true });
+    bytes = await download(url);
+  } catch (error) {
+    command('warning', `could not download ${url} (${error.message}); building from source instead`);
+    return null;
   }
+  const actual = sha256(bytes);
+  if (actual !== expected) {
+    throw new LaunchError(
+      `checksum mismatch for ${url}: expected SHA-256 ${expected}, got ${actual}; refusing to run it`,
+    );
+  }
+  return bytes;
 }
 
 function fromCargo(env, actionDir) {
@@ -288,13 +392,16 @@ function fromCargo(env, actionDir) {
   }
   if (result.status !== 0) throw new LaunchError(`cargo build failed with exit ${result.status}`);
   const binary = path.join(targetDir, 'release', EXE);
-  if (!isFile(binary)) throw new LaunchError(`cargo build did not produce ${binary}`);
-  return binary;
+  const built = readOnce(binary);
+  if (built === null) throw new LaunchError(`cargo build did not produce ${binary}`);
+  if (built.reason) throw new LaunchError(`cargo build produced ${binary}, but ${built.reason}`);
+  return built.bytes;
 }
 
 /**
- * The binary, in order: the `binary` input; the tool cache; a verified release
- * download; a build of the action's own checkout.
+ * The binary, in order: the `binary` input, run where it is; else a private copy
+ * of the first of: the tool cache's entry, a release download (both only when
+ * they match the table), a build of the action's own checkout.
  */
 async function findBinary(env, actionDir = ACTION_DIR) {
   const explicit = getInput(env, 'binary');
@@ -307,12 +414,15 @@ async function findBinary(env, actionDir = ACTION_DIR) {
   const version = (getInput(env, 'version') || table.default || cargoVersion(actionDir) || '').replace(/^v/, '');
   const target = releaseTarget();
   const expected = target && table.versions[version] ? table.versions[version][target] : undefined;
-  const cached = fromToolCache(env, version, expected);
-  if (cached) return cached;
+  const temp = env.RUNNER_TEMP || os.tmpdir();
+  const cached = fromToolCache(env, version, expected, target);
+  if (cached) return stage(cached, temp);
   if (expected) {
-    const temp = env.RUNNER_TEMP || os.tmpdir();
-    const downloaded = await fromRelease(env, version, expected, target, temp);
-    if (downloaded) return downloaded;
+    const downloaded = await fromRelease(env, version, expected, target);
+    if (downloaded) {
+      keepInToolCache(env, version, downloaded);
+      return stage(downloaded, temp);
+    }
   }
   const own = cargoVersion(actionDir);
   if (getInput(env, 'version') && own && version !== own) {
@@ -322,7 +432,7 @@ async function findBinary(env, actionDir = ACTION_DIR) {
         `building the action's own source (${own}) instead`,
     );
   }
-  return fromCargo(env, actionDir);
+  return stage(fromCargo(env, actionDir), temp);
 }
 
 // ---- the two steps -----------------------------------------------------------

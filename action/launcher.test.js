@@ -6,11 +6,19 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { Job, actionInputs, actionRuns, canaryKeys, copyAction, fakeProgram, parseFileCommands } = require('./harness');
+const {
+  Job,
+  actionInputs,
+  actionRuns,
+  canaryKeys,
+  copyAction,
+  fakeProgram,
+  parseFileCommands,
+  releaseServer,
+} = require('./harness');
 const { releaseTarget, assetName } = require('./launcher');
 
 const unix = process.platform !== 'win32';
@@ -24,26 +32,6 @@ function withJob(options, fn) {
     } finally {
       job.cleanup();
     }
-  };
-}
-
-/** A loopback server for release assets; records every path asked for. */
-async function releaseServer(files) {
-  const requests = [];
-  const server = http.createServer((req, res) => {
-    requests.push(req.url);
-    const body = files[req.url];
-    if (body === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-length': body.length }).end(body);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    base: `http://127.0.0.1:${server.address().port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
 
@@ -216,22 +204,6 @@ test(
 );
 
 test(
-  'with no binary input the tool cache copy is used',
-  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
-  withJob({}, async (job) => {
-    const actionDir = copyAction(job.mkdir('action-copy'), { default: '9.9.9', versions: {} });
-    const cacheDir = path.join(job.toolCache, 'magento-auth', '9.9.9', process.arch);
-    fs.mkdirSync(cacheDir, { recursive: true });
-    const fake = fakeProgram(cacheDir, 'magento-auth');
-    job.actionDir = actionDir;
-    const main = await job.run('main', { check: 'false' });
-    assert.equal(main.status, 0, main.stdout + main.stderr);
-    assert.equal(fake.calls().length, 1);
-    assert.equal(main.state.binary, fake.file);
-  }),
-);
-
-test(
   'a release download is checked against the table, run, and kept in the tool cache',
   { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
   withJob({}, async (job) => {
@@ -249,13 +221,17 @@ test(
       assert.equal(main.status, 0, main.stdout + main.stderr);
       assert.deepEqual(server.requests, [`/v9.9.9/${assetName(target)}`]);
       const cached = path.join(job.toolCache, 'magento-auth', '9.9.9', process.arch, 'magento-auth');
-      assert.equal(main.state.binary, cached);
+      assert.deepEqual(fs.readFileSync(cached), bytes);
       assert.ok(fs.existsSync(`${path.dirname(cached)}.complete`));
+      // What runs is a private copy in RUNNER_TEMP (toolcache.test.js has why).
+      assert.ok(main.state.binary.startsWith(job.runnerTemp + path.sep), main.state.binary);
+      assert.deepEqual(fs.readFileSync(main.state.binary), bytes);
       assert.equal(staged.calls().length, 1, 'the downloaded copy ran (it records where the staged one does)');
       // The next job on this runner finds it in the tool cache: no second download.
       const again = await job.run('main', { check: 'false' }, env);
       assert.equal(again.status, 0);
       assert.equal(server.requests.length, 1);
+      assert.equal(staged.calls().length, 2);
     } finally {
       await server.close();
     }
@@ -325,7 +301,11 @@ test(
       assert.equal(fs.realpathSync(build.cwd), fs.realpathSync(job.actionDir));
       assert.ok(!JSON.stringify(build.env).includes(keys.priv), 'the build never sees the keys');
       assert.ok(!JSON.stringify(build.env).includes(keys.pub), 'the build never sees the keys');
-      assert.equal(main.state.binary, path.join(job.actionDir, 'target', 'release', 'magento-auth'));
+      // The build runs from a private copy in RUNNER_TEMP, and never enters the tool cache.
+      const built = path.join(job.actionDir, 'target', 'release', 'magento-auth');
+      assert.ok(main.state.binary.startsWith(job.runnerTemp + path.sep), main.state.binary);
+      assert.deepEqual(fs.readFileSync(main.state.binary), fs.readFileSync(built));
+      assert.deepEqual(fs.readdirSync(job.toolCache), []);
       assert.equal(staged.calls().length, 1);
       assert.doesNotMatch(main.stdout, /::warning::/);
       // A version the table does not know cannot be downloaded either; say what is built.
