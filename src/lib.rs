@@ -73,6 +73,7 @@ pub fn run(cli: &Cli) -> u8 {
 }
 
 fn dispatch(cli: &Cli, reporter: &mut dyn Reporter) -> Result<(u8, Summary)> {
+    cli.command.validate()?;
     let name = cli.command.name();
     let plain = |status: &str| Summary {
         command: name,

@@ -2,8 +2,6 @@
 //! against Adobe's download endpoint with Basic auth (never in the URL, TLS
 //! verified: the seed's `curl -k` is not copied).
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use super::classify::{self, Context, Status};
@@ -49,8 +47,9 @@ pub fn check(
         .filter(|u| u.scheme == "https" || u.is_loopback())
         .ok_or_else(|| Failure::bad_input("the download token URL must be https"))?;
     let roots = trust::Roots::load(args.check.ca_file.as_deref())?;
-    let timeout = Duration::from_secs(args.check.timeout.max(1));
-    let mut client = match Client::new(&roots, &url.scheme, timeout, args.check.retries) {
+    let timeout = crate::cli::timeout(args.check.timeout)?;
+    let retries = crate::cli::retries(args.check.retries)?;
+    let mut client = match Client::new(&roots, &url.scheme, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
             report.status = Status::Unreachable;

@@ -15,7 +15,6 @@ pub mod packages;
 pub mod trust;
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::{Value, json};
@@ -142,7 +141,8 @@ pub fn check(
     names: &[String],
 ) -> Result<CheckReport, Failure> {
     let roots = trust::Roots::load(args.ca_file.as_deref())?;
-    let timeout = Duration::from_secs(args.timeout.max(1));
+    let timeout = crate::cli::timeout(args.timeout)?;
+    let retries = crate::cli::retries(args.retries)?;
     let mut report = CheckReport {
         status: Status::Ok,
         repository: repo.base(),
@@ -153,7 +153,7 @@ pub fn check(
         message: String::new(),
         hint: None,
     };
-    let mut client = match Client::new(&roots, repo.scheme, timeout, args.retries) {
+    let mut client = match Client::new(&roots, repo.scheme, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
             report.status = Status::Unreachable;

@@ -15,6 +15,7 @@ mod composer;
 mod composer_install;
 mod doctor;
 mod exec;
+mod extremes;
 #[cfg(feature = "fault-points")]
 mod faults;
 mod help;
