@@ -49,7 +49,7 @@ pub fn check(
     let roots = trust::Roots::load(args.check.ca_file.as_deref())?;
     let timeout = crate::cli::timeout(args.check.timeout)?;
     let retries = crate::cli::retries(args.check.retries)?;
-    let mut client = match Client::new(&roots, &url.scheme, timeout, retries) {
+    let mut client = match Client::new(&roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
             report.status = Status::Unreachable;
@@ -78,7 +78,7 @@ pub fn check(
             );
         }
         _ => {
-            let proxy = client.proxy_for(&url.host, url.port).map(str::to_string);
+            let proxy = client.proxy_for(&url).map(str::to_string);
             let redact = [mageid.expose(), token.expose()];
             let verdict = classify::failure(
                 &result,

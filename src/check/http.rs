@@ -101,14 +101,13 @@ pub struct Client {
 
 impl Client {
     /// `timeout` bounds everything this client does, retries and waits included.
-    pub fn new(
-        roots: &Roots,
-        scheme: &str,
-        timeout: Duration,
-        retries: u32,
-    ) -> Result<Self, String> {
+    ///
+    /// Only https requests may go through a proxy (as a CONNECT tunnel, so the
+    /// proxy sees a host and port, never the credentials); plain http, which
+    /// is allowed for loopback hosts alone, always goes direct.
+    pub fn new(roots: &Roots, timeout: Duration, retries: u32) -> Result<Self, String> {
         let env = |name: &str| std::env::var(name).ok();
-        let proxy_url = noproxy::proxy_from_env(scheme, &env);
+        let proxy_url = noproxy::proxy_from_env("https", &env);
         let no_proxy = noproxy::no_proxy_from_env(&env);
         let direct = agent(roots, None)?;
         let proxied = match proxy_url {
@@ -152,9 +151,13 @@ impl Client {
     }
 
     /// The proxy a request to `host:port` goes through, for messages.
-    pub fn proxy_for(&self, host: &str, port: u16) -> Option<&str> {
+    pub fn proxy_for(&self, url: &Url) -> Option<&str> {
         match &self.proxied {
-            Some((_, shown)) if !self.no_proxy.bypasses(host, port) => Some(shown),
+            Some((_, shown))
+                if url.scheme == "https" && !self.no_proxy.bypasses(&url.host, url.port) =>
+            {
+                Some(shown)
+            }
             _ => None,
         }
     }
@@ -199,7 +202,7 @@ impl Client {
             });
         }
         self.attempts += 1;
-        let via_proxy = self.proxy_for(&url.host, url.port).is_some();
+        let via_proxy = self.proxy_for(url).is_some();
         let agent = match (&self.proxied, via_proxy) {
             (Some((agent, _)), true) => agent,
             _ => &self.direct,

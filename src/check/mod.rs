@@ -153,7 +153,7 @@ pub fn check(
         message: String::new(),
         hint: None,
     };
-    let mut client = match Client::new(&roots, repo.scheme, timeout, retries) {
+    let mut client = match Client::new(&roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
             report.status = Status::Unreachable;
@@ -197,7 +197,7 @@ fn probe(
     let auth = BasicAuth::new(url.authority.clone(), &keys.public, &keys.private);
     let redact = [keys.public.expose(), keys.private.expose()];
     let result = client.get(&url, Some(&auth));
-    let proxy = client.proxy_for(&url.host, url.port).map(str::to_string);
+    let proxy = client.proxy_for(&url).map(str::to_string);
     let ctx = Context {
         url: &full,
         proxy: proxy.as_deref(),
@@ -281,10 +281,7 @@ impl entitlement::Fetch for Fetcher<'_> {
         match result {
             Ok(reply) => Ok(reply),
             err => {
-                let proxy = self
-                    .client
-                    .proxy_for(&parsed.host, parsed.port)
-                    .map(str::to_string);
+                let proxy = self.client.proxy_for(&parsed).map(str::to_string);
                 Err(classify::failure(
                     &err,
                     &Context {
