@@ -40,21 +40,16 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
     )?
     else {
         // Keys withheld and --on-missing skip: run the command without them.
-        let mut command = Command::new(&path);
+        let mut command = crate::harden::exec_child(&path);
         command.args(&args.command[1..]);
-        crate::restore_backtrace_env(&mut command);
-        crate::harden::restore_for_child(&mut command);
         return Ok((run_unfolded(signals, command, reporter)?, "skipped".into()));
     };
     let status = prepared.status.clone();
     let host = prepared.repo.auth_host();
-    let mut command = Command::new(&path);
+    // The child gets the credentials through Composer's channel alone:
+    // the key variables are not passed on.
+    let mut command = crate::harden::exec_child(&path);
     command.args(&args.command[1..]);
-    // The child gets the credentials through Composer's channel alone.
-    command.env_remove(&args.keys.public_key_env);
-    command.env_remove(&args.keys.private_key_env);
-    crate::restore_backtrace_env(&mut command);
-    crate::harden::restore_for_child(&mut command);
 
     if args.mode == Mode::Env {
         let value = setup::composer_auth_value(&host, &prepared.keys)?;

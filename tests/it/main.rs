@@ -10,6 +10,7 @@ mod proxy;
 mod bad_input;
 mod canary;
 mod check;
+mod children;
 mod cleanup;
 mod composer;
 mod composer_install;
