@@ -1,8 +1,6 @@
 //! Exec: set up, run a command with the credentials, always clean up.
 
 use std::process::Command;
-#[cfg(unix)]
-use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
@@ -12,6 +10,7 @@ use crate::exit::Failure;
 use crate::files::DirLock;
 use crate::report::Reporter;
 use crate::setup::{self, CheckPolicy, Prepared};
+use crate::signals::Forwarder;
 use crate::state::{self, Entry};
 
 /// The exit status of a command that cannot be found, as shells and `env` use.
@@ -107,94 +106,4 @@ fn clean_up(prepared: &Prepared, entry: &Entry, reporter: &mut dyn Reporter) -> 
         reporter,
     )?;
     Ok(())
-}
-
-#[cfg(unix)]
-#[derive(Default)]
-struct Shared {
-    child: Option<u32>,
-    /// The first signal that arrived, so none is lost before the child starts.
-    received: Option<i32>,
-}
-
-/// Receives SIGINT, SIGTERM, SIGHUP and SIGQUIT for the whole run and passes
-/// them on to the child.
-#[cfg(unix)]
-struct Forwarder {
-    shared: Arc<Mutex<Shared>>,
-    handle: signal_hook::iterator::backend::Handle,
-}
-
-/// Windows has no signals to forward: a console's Ctrl-C reaches the child
-/// directly.
-#[cfg(not(unix))]
-struct Forwarder;
-
-#[cfg(unix)]
-impl Forwarder {
-    fn start() -> Result<Self> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-        use signal_hook::iterator::SignalsInfo;
-        use signal_hook::iterator::exfiltrator::origin::WithOrigin;
-        use signal_hook::low_level::siginfo::Cause;
-
-        let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])?;
-        let handle = signals.handle();
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let forward = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            for origin in signals.forever() {
-                let mut shared = forward.lock().unwrap_or_else(|e| e.into_inner());
-                shared.received.get_or_insert(origin.signal);
-                // A signal from the terminal (Ctrl-C) reached the child's
-                // process group already; sending it again would double it.
-                let from_terminal = matches!(origin.cause, Cause::Kernel);
-                if let (Some(pid), false) = (shared.child, from_terminal) {
-                    // SAFETY: kill only sends a signal; a stale pid fails harmlessly.
-                    unsafe { libc::kill(pid as libc::pid_t, origin.signal) };
-                }
-            }
-        });
-        Ok(Forwarder { shared, handle })
-    }
-
-    /// Start `command` unless a signal came first; wait; the status to exit with.
-    fn run(self, mut command: Command) -> Result<u8> {
-        use std::os::unix::process::ExitStatusExt;
-        let mut child = {
-            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(signal) = shared.received {
-                return Ok(128 + signal as u8);
-            }
-            let child = command.spawn().map_err(|err| {
-                anyhow::anyhow!(
-                    "starting {:?}: {}",
-                    command.get_program(),
-                    crate::files::plain_io(&err)
-                )
-            })?;
-            shared.child = Some(child.id());
-            child
-        };
-        let status = child.wait()?;
-        self.shared.lock().unwrap_or_else(|e| e.into_inner()).child = None;
-        self.handle.close();
-        Ok(match (status.code(), status.signal()) {
-            (Some(code), _) => code as u8,
-            (None, Some(signal)) => 128 + signal as u8,
-            (None, None) => 1,
-        })
-    }
-}
-
-#[cfg(not(unix))]
-impl Forwarder {
-    fn start() -> Result<Self> {
-        Ok(Forwarder)
-    }
-
-    fn run(self, mut command: Command) -> Result<u8> {
-        let status = command.status()?;
-        Ok(status.code().map_or(1, |c| c as u8))
-    }
 }

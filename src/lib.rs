@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod report;
 pub mod secret;
 pub mod setup;
+pub mod signals;
 pub mod state;
 
 use std::ffi::OsString;
