@@ -1,7 +1,5 @@
 //! Cleanup: undo what setup did, keeping every change made since.
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use crate::ci::{Platform, github};
@@ -15,7 +13,7 @@ pub fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()> {
     let platform = Platform::detect(args.platform.ci);
     let explicit = args.platform.state_file.as_deref();
     let state_path = journal::state::locate(explicit, platform);
-    let timeout = Duration::from_secs(args.timeout.min(3600));
+    let timeout = crate::cli::timeout(args.timeout)?;
     let ended = journal::end_job(
         &state_path,
         explicit.is_none(),

@@ -1,8 +1,6 @@
 //! Exec: set up, run a command with the credentials, always clean up.
 
 use std::process::Command;
-#[cfg(unix)]
-use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
@@ -11,6 +9,7 @@ use crate::exit::Failure;
 use crate::journal::{self, Written, liveness::Lifetime};
 use crate::report::Reporter;
 use crate::setup::{self, CheckPolicy, Prepared};
+use crate::signals::Forwarder;
 
 /// The exit status of a command that cannot be found, as shells and `env` use.
 pub const NOT_FOUND: u8 = 127;
@@ -38,21 +37,16 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
     )?
     else {
         // Keys withheld and --on-missing skip: run the command without them.
-        let mut command = Command::new(&path);
+        let mut command = crate::harden::exec_child(&path);
         command.args(&args.command[1..]);
-        crate::restore_backtrace_env(&mut command);
-        crate::harden::restore_for_child(&mut command);
         return Ok((run_unfolded(signals, command, reporter)?, "skipped".into()));
     };
     let status = prepared.status.clone();
     let host = prepared.repo.auth_host();
-    let mut command = Command::new(&path);
+    // The child gets the credentials through Composer's channel alone:
+    // the key variables are not passed on.
+    let mut command = crate::harden::exec_child(&path);
     command.args(&args.command[1..]);
-    // The child gets the credentials through Composer's channel alone.
-    command.env_remove(&args.keys.public_key_env);
-    command.env_remove(&args.keys.private_key_env);
-    crate::restore_backtrace_env(&mut command);
-    crate::harden::restore_for_child(&mut command);
 
     if args.mode == Mode::Env {
         let value = setup::composer_auth_value(&host, &prepared.keys)?;
@@ -108,94 +102,4 @@ fn clean_up(prepared: &Prepared, written: &Written, reporter: &mut dyn Reporter)
         prepared.timeout,
         reporter,
     )
-}
-
-#[cfg(unix)]
-#[derive(Default)]
-struct Shared {
-    child: Option<u32>,
-    /// The first signal that arrived, so none is lost before the child starts.
-    received: Option<i32>,
-}
-
-/// Receives SIGINT, SIGTERM, SIGHUP and SIGQUIT for the whole run and passes
-/// them on to the child.
-#[cfg(unix)]
-struct Forwarder {
-    shared: Arc<Mutex<Shared>>,
-    handle: signal_hook::iterator::backend::Handle,
-}
-
-/// Windows has no signals to forward: a console's Ctrl-C reaches the child
-/// directly.
-#[cfg(not(unix))]
-struct Forwarder;
-
-#[cfg(unix)]
-impl Forwarder {
-    fn start() -> Result<Self> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-        use signal_hook::iterator::SignalsInfo;
-        use signal_hook::iterator::exfiltrator::origin::WithOrigin;
-        use signal_hook::low_level::siginfo::Cause;
-
-        let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])?;
-        let handle = signals.handle();
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let forward = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            for origin in signals.forever() {
-                let mut shared = forward.lock().unwrap_or_else(|e| e.into_inner());
-                shared.received.get_or_insert(origin.signal);
-                // A signal from the terminal (Ctrl-C) reached the child's
-                // process group already; sending it again would double it.
-                let from_terminal = matches!(origin.cause, Cause::Kernel);
-                if let (Some(pid), false) = (shared.child, from_terminal) {
-                    // SAFETY: kill only sends a signal; a stale pid fails harmlessly.
-                    unsafe { libc::kill(pid as libc::pid_t, origin.signal) };
-                }
-            }
-        });
-        Ok(Forwarder { shared, handle })
-    }
-
-    /// Start `command` unless a signal came first; wait; the status to exit with.
-    fn run(self, mut command: Command) -> Result<u8> {
-        use std::os::unix::process::ExitStatusExt;
-        let mut child = {
-            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(signal) = shared.received {
-                return Ok(128 + signal as u8);
-            }
-            let child = command.spawn().map_err(|err| {
-                anyhow::anyhow!(
-                    "starting {:?}: {}",
-                    command.get_program(),
-                    crate::exit::plain_io(&err)
-                )
-            })?;
-            shared.child = Some(child.id());
-            child
-        };
-        let status = child.wait()?;
-        self.shared.lock().unwrap_or_else(|e| e.into_inner()).child = None;
-        self.handle.close();
-        Ok(match (status.code(), status.signal()) {
-            (Some(code), _) => code as u8,
-            (None, Some(signal)) => 128 + signal as u8,
-            (None, None) => 1,
-        })
-    }
-}
-
-#[cfg(not(unix))]
-impl Forwarder {
-    fn start() -> Result<Self> {
-        Ok(Forwarder)
-    }
-
-    fn run(self, mut command: Command) -> Result<u8> {
-        let status = command.status()?;
-        Ok(status.code().map_or(1, |c| c as u8))
-    }
 }

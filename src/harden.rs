@@ -4,9 +4,47 @@
 //! process of the same user may read its memory or `/proc/<pid>/environ`
 //! (which holds the keys it was started with). Everywhere on Unix the soft
 //! core-size limit is 0. `exec`'s child gets the user's limit back.
+//!
+//! Every child process is made here, so that none inherits a credential
+//! unless it is exec's own child, and then only as documented.
 
+use std::ffi::OsStr;
+use std::process::Command;
 #[cfg(unix)]
 use std::sync::OnceLock;
+
+/// Secrets besides the keys that a helper never needs.
+const HELPER_NEVER_SEES: [&str; 2] = ["COMPOSER_AUTH", "MAGENTO_DOWNLOAD_TOKEN"];
+
+/// A helper process (`git check-ignore`, `composer --version`): the user's
+/// environment without the key variables (the defaults and any named by
+/// `--public-key-env`/`--private-key-env`), `COMPOSER_AUTH` or the download
+/// token. A helper needs none of them, and what it inherits can end up in
+/// its logs, crash reports or its own children.
+pub fn helper(program: impl AsRef<OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for name in crate::keys::key_variables() {
+        command.env_remove(name);
+    }
+    for name in HELPER_NEVER_SEES {
+        command.env_remove(name);
+    }
+    crate::restore_backtrace_env(&mut command);
+    command
+}
+
+/// exec's own child: the user's environment and limits without the key
+/// variables; the caller adds credentials in their documented form
+/// (`COMPOSER_AUTH` in env mode, a file otherwise).
+pub fn exec_child(program: impl AsRef<OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for name in crate::keys::key_variables() {
+        command.env_remove(name);
+    }
+    crate::restore_backtrace_env(&mut command);
+    restore_for_child(&mut command);
+    command
+}
 
 #[cfg(unix)]
 static CORE_LIMIT: OnceLock<libc::rlim_t> = OnceLock::new();
@@ -37,7 +75,7 @@ pub fn harden() {
 }
 
 /// Give a child the core-size limit the user had.
-pub fn restore_for_child(command: &mut std::process::Command) {
+fn restore_for_child(command: &mut Command) {
     #[cfg(unix)]
     if let Some(&soft) = CORE_LIMIT.get() {
         use std::os::unix::process::CommandExt;

@@ -100,7 +100,31 @@ pub fn missing(args: &KeyArgs) -> Failure {
     )
 }
 
+/// The names of every variable keys were read from (beyond the default
+/// two), so that no helper process inherits them (`harden::helper`).
+static KEY_VARIABLES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// The variables that held keys in this run, the defaults included.
+pub fn key_variables() -> Vec<String> {
+    let mut names = vec![
+        "MAGENTO_PUBLIC_KEY".to_string(),
+        "MAGENTO_PRIVATE_KEY".into(),
+    ];
+    names.extend(
+        KEY_VARIABLES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned(),
+    );
+    names
+}
+
 fn read_env(name: &str) -> Result<Option<Secret>> {
+    KEY_VARIABLES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(name.to_string());
     match std::env::var_os(name) {
         None => Ok(None),
         Some(value) => match value.into_string() {

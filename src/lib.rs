@@ -20,6 +20,7 @@ pub mod report;
 pub mod sanitize;
 pub mod secret;
 pub mod setup;
+pub mod signals;
 
 use std::ffi::OsString;
 use std::sync::OnceLock;
@@ -79,6 +80,7 @@ pub fn run(cli: &Cli) -> u8 {
 }
 
 fn dispatch(cli: &Cli, reporter: &mut dyn Reporter) -> Result<(u8, Summary)> {
+    cli.command.validate()?;
     let name = cli.command.name();
     let plain = |status: &str| Summary {
         command: name,

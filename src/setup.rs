@@ -116,7 +116,8 @@ pub fn prepare(
         keys,
         platform,
         state_path,
-        timeout: lock_timeout(check_args.timeout),
+        // Locks are waited for as long as the check may take.
+        timeout: crate::cli::timeout(check_args.timeout)?,
         status,
     }))
 }
@@ -218,11 +219,6 @@ fn remember_state_path(prepared: &Prepared) -> Result<()> {
         .to_str()
         .ok_or_else(|| Failure::bad_input("the state path is not valid UTF-8"))?;
     ci::github::append("GITHUB_STATE", ci::github::STATE_NAME, path)
-}
-
-/// How long setup and exec wait for a lock: the check's timeout.
-fn lock_timeout(seconds: u64) -> Duration {
-    Duration::from_secs(seconds.min(3600))
 }
 
 /// Write the keys into the auth.json of a file mode, with the project

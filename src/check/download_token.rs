@@ -2,8 +2,6 @@
 //! against Adobe's download endpoint with Basic auth (never in the URL, TLS
 //! verified: the seed's `curl -k` is not copied).
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use super::classify::{self, Context, Status};
@@ -65,8 +63,9 @@ pub fn check(
     let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
     let url = validate_url(args)?;
     let roots = trust::Roots::load(args.check.ca_file.as_deref())?;
-    let timeout = Duration::from_secs(args.check.timeout.max(1));
-    let mut client = match Client::new(&roots, &url.scheme, timeout, args.check.retries) {
+    let timeout = crate::cli::timeout(args.check.timeout)?;
+    let retries = crate::cli::retries(args.check.retries)?;
+    let mut client = match Client::new(&roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
             report.status = Status::Unreachable;
@@ -95,7 +94,7 @@ pub fn check(
             );
         }
         _ => {
-            let proxy = client.proxy_for(&url.host, url.port).map(str::to_string);
+            let proxy = client.proxy_for(&url).map(str::to_string);
             let redact = [mageid.expose(), token.expose()];
             let verdict = classify::failure(
                 &result,

@@ -101,14 +101,13 @@ pub struct Client {
 
 impl Client {
     /// `timeout` bounds everything this client does, retries and waits included.
-    pub fn new(
-        roots: &Roots,
-        scheme: &str,
-        timeout: Duration,
-        retries: u32,
-    ) -> Result<Self, String> {
+    ///
+    /// Only https requests may go through a proxy (as a CONNECT tunnel, so the
+    /// proxy sees a host and port, never the credentials); plain http, which
+    /// is allowed for loopback hosts alone, always goes direct.
+    pub fn new(roots: &Roots, timeout: Duration, retries: u32) -> Result<Self, String> {
         let env = |name: &str| std::env::var(name).ok();
-        let proxy_url = noproxy::proxy_from_env(scheme, &env);
+        let proxy_url = noproxy::proxy_from_env("https", &env);
         let no_proxy = noproxy::no_proxy_from_env(&env);
         let direct = agent(roots, None)?;
         let proxied = match proxy_url {
@@ -131,12 +130,17 @@ impl Client {
             }
         };
         let started = Instant::now();
+        // The caller bounds the timeout; should it not, "no deadline" is the
+        // only sane reading of one beyond what an Instant holds.
+        let deadline = started
+            .checked_add(timeout)
+            .unwrap_or_else(|| started + Duration::from_secs(86_400 * 365));
         Ok(Client {
             direct,
             proxied,
             no_proxy,
             started,
-            deadline: started + timeout,
+            deadline,
             retries,
             attempts: 0,
         })
@@ -147,9 +151,13 @@ impl Client {
     }
 
     /// The proxy a request to `host:port` goes through, for messages.
-    pub fn proxy_for(&self, host: &str, port: u16) -> Option<&str> {
+    pub fn proxy_for(&self, url: &Url) -> Option<&str> {
         match &self.proxied {
-            Some((_, shown)) if !self.no_proxy.bypasses(host, port) => Some(shown),
+            Some((_, shown))
+                if url.scheme == "https" && !self.no_proxy.bypasses(&url.host, url.port) =>
+            {
+                Some(shown)
+            }
             _ => None,
         }
     }
@@ -171,11 +179,14 @@ impl Client {
             if attempt > self.retries {
                 return result;
             }
-            // 0.5 s, 1 s, 2 s, ... unless the server says how long.
+            // 0.5 s, 1 s, 2 s, ... unless the server says how long. A wait
+            // that would not end before the deadline is not begun: the
+            // comparison is between durations, so no value of Retry-After
+            // can overflow it.
             let backoff = retry_after
                 .unwrap_or_else(|| Duration::from_millis(500u64 << (attempt - 1).min(6)));
-            let now = Instant::now();
-            if now + backoff >= self.deadline {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if backoff >= left {
                 return result;
             }
             std::thread::sleep(backoff);
@@ -191,7 +202,7 @@ impl Client {
             });
         }
         self.attempts += 1;
-        let via_proxy = self.proxy_for(&url.host, url.port).is_some();
+        let via_proxy = self.proxy_for(url).is_some();
         let agent = match (&self.proxied, via_proxy) {
             (Some((agent, _)), true) => agent,
             _ => &self.direct,
@@ -248,12 +259,15 @@ impl Client {
 
 /// How long a `Retry-After` value asks to wait: delay-seconds, or an HTTP
 /// date (the IMF-fixdate form, `Sun, 06 Nov 1994 08:49:37 GMT`) from `now`.
-/// A date in the past means now; the obsolete date forms are not read (the
+/// A date in the past means now; a number or date too large to hold means
+/// "longer than any check waits"; the obsolete date forms are not read (the
 /// caller then backs off on its own).
 fn retry_after_from(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let at = http_date_seconds(value)?;
     let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
@@ -289,9 +303,13 @@ fn http_date_seconds(value: &str) -> Option<u64> {
     } else {
         (year, month - 3)
     };
+    // In u128 no year a u64 holds can overflow; a date whose seconds do
+    // not fit a u64 is one no wait reaches.
+    let (y, m, day) = (u128::from(y), u128::from(m), u128::from(day));
     let era_days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + day - 1;
     let days = era_days.checked_sub(719_468)?;
-    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+    let seconds = days * 86_400 + u128::from(hour * 3_600 + minute * 60 + second);
+    Some(u64::try_from(seconds).unwrap_or(u64::MAX))
 }
 
 fn agent(roots: &Roots, proxy: Option<ureq::Proxy>) -> Result<Agent, String> {
@@ -512,6 +530,35 @@ mod tests {
         ] {
             assert_eq!(retry_after_from(bad, now), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn retry_after_beyond_any_wait_saturates() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let forever = Some(Duration::from_secs(u64::MAX));
+        for huge in [
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999999999999999999999",
+        ] {
+            assert_eq!(retry_after_from(huge, now), forever, "{huge}");
+        }
+        // A date beyond what the seconds hold is the last one they do.
+        for huge in [
+            "Fri, 31 Dec 18446744073709551615 23:59:59 GMT",
+            "Fri, 31 Dec 584554051223 23:59:59 GMT",
+        ] {
+            assert_eq!(
+                retry_after_from(huge, now),
+                Some(Duration::from_secs(u64::MAX - 784_111_777)),
+                "{huge}"
+            );
+        }
+        assert_eq!(
+            retry_after_from("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(Duration::from_secs(253_402_300_799 - 784_111_777))
+        );
     }
 
     use super::*;

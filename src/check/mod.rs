@@ -15,7 +15,6 @@ pub mod packages;
 pub mod trust;
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::{Value, json};
@@ -141,7 +140,8 @@ pub fn check(
     names: &[String],
 ) -> Result<CheckReport, Failure> {
     let roots = trust::Roots::load(args.ca_file.as_deref())?;
-    let timeout = Duration::from_secs(args.timeout.max(1));
+    let timeout = crate::cli::timeout(args.timeout)?;
+    let retries = crate::cli::retries(args.retries)?;
     let mut report = CheckReport {
         status: Status::Ok,
         repository: repo.base(),
@@ -152,7 +152,7 @@ pub fn check(
         message: String::new(),
         hint: None,
     };
-    let mut client = match Client::new(&roots, repo.scheme, timeout, args.retries) {
+    let mut client = match Client::new(&roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
             report.status = Status::Unreachable;
@@ -196,7 +196,7 @@ fn probe(
     let auth = BasicAuth::new(url.authority.clone(), &keys.public, &keys.private);
     let redact = [keys.public.expose(), keys.private.expose()];
     let result = client.get(&url, Some(&auth));
-    let proxy = client.proxy_for(&url.host, url.port).map(str::to_string);
+    let proxy = client.proxy_for(&url).map(str::to_string);
     let ctx = Context {
         url: &full,
         proxy: proxy.as_deref(),
@@ -295,10 +295,7 @@ impl entitlement::Fetch for Fetcher<'_> {
         match result {
             Ok(reply) => Ok(reply),
             err => {
-                let proxy = self
-                    .client
-                    .proxy_for(&parsed.host, parsed.port)
-                    .map(str::to_string);
+                let proxy = self.client.proxy_for(&parsed).map(str::to_string);
                 Err(classify::failure(
                     &err,
                     &Context {

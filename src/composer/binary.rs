@@ -2,7 +2,7 @@
 //! means for credentials.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// The first Composer version known to apply `COMPOSER_AUTH` again after the
 /// project's auth.json (composer/composer#12084, reported against 2.7 in
@@ -34,7 +34,7 @@ impl ComposerBinary {
     /// `composer` on PATH and its version; `None` when there is none.
     pub fn find() -> Option<Self> {
         let path = which::which("composer").ok()?;
-        let output = Command::new(&path)
+        let output = crate::harden::helper(&path)
             .args(["--version", "--no-ansi", "--no-interaction"])
             .stdin(Stdio::null())
             .stderr(Stdio::null())

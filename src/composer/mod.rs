@@ -35,7 +35,7 @@ pub fn git_ignores(path: &Path) -> Option<bool> {
     let git = which::which("git").ok()?;
     let dir = parent_of(path);
     let name = path.file_name()?;
-    let status = std::process::Command::new(git)
+    let status = crate::harden::helper(git)
         .arg("check-ignore")
         .arg("-q")
         .arg("--")

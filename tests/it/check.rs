@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::common::*;
 use crate::fake_repo::*;
-use crate::proxy::{Tinyproxy, free_port};
+use crate::proxy::{Recorder, Tinyproxy, free_port};
 
 const CE: &str = "magento/product-community-edition";
 const EE: &str = "magento/product-enterprise-edition";
@@ -534,6 +534,67 @@ fn a_real_proxy_carries_the_check() {
     // Through the tunnel the proxy sees the host and port, never the keys.
     assert_no_secret(&proxy.log(), "the proxy's log");
     assert_eq!(scene.repo.requests().len(), 1);
+}
+
+#[test]
+fn an_https_repository_crosses_a_proxy_only_through_connect() {
+    let mut scene = Scene::new();
+    serve_composer1(&scene.repo, &[CE, EE]);
+    let proxy = Tinyproxy::start(&scene.world.root);
+    scene.world.set("https_proxy", proxy.url());
+    let (outcome, json) = scene.check_json(&["--require-package", &format!("{CE},{EE}")]);
+    outcome.ok();
+    // packages.json and the provider include: each one
+    // a tunnel, so the proxy never reads a request, let alone the keys.
+    let attempts = json["attempts"].as_u64().unwrap();
+    assert!(attempts >= 2, "{json}");
+    let log = proxy.log();
+    let requests: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Request (file descriptor"))
+        .collect();
+    assert_eq!(requests.len() as u64, attempts, "{log}");
+    for line in &requests {
+        assert!(
+            line.contains(&format!("): CONNECT {} ", scene.repo.addr)),
+            "not a CONNECT tunnel to the repository: {line}"
+        );
+    }
+    assert_no_secret(&log, "the proxy's log");
+    for request in scene.repo.requests() {
+        assert!(
+            request.raw_path.starts_with('/'),
+            "absolute form: {request:?}"
+        );
+    }
+}
+
+#[test]
+fn a_plain_http_loopback_repository_is_never_proxied() {
+    for variable in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "https_proxy",
+    ] {
+        let mut world = World::new();
+        let repo = FakeRepo::http();
+        repo.require_keys(PUBLIC, PRIVATE);
+        serve_composer1(&repo, &[CE]);
+        let proxy = Recorder::start();
+        world.set(variable, proxy.url());
+        let url = repo.url();
+        world
+            .run(&["check", "--repo-url", &url, "--require-package", CE])
+            .ok();
+        assert!(
+            proxy.seen().is_empty(),
+            "with {variable}, the keys in clear text went to the proxy: {:?}",
+            proxy.seen()
+        );
+        assert!(repo.requests().len() >= 2, "{:#?}", repo.requests());
+    }
 }
 
 #[test]

@@ -169,13 +169,102 @@ fn sigterm_reaches_the_child_and_the_file_is_restored() {
     assert!(!world.state_file().exists());
 }
 
+/// The catchable signals whose default action ends a process, by name.
+const TERMINATING: [(i32, &str); 8] = [
+    (libc::SIGHUP, "HUP"),
+    (libc::SIGINT, "INT"),
+    (libc::SIGQUIT, "QUIT"),
+    (libc::SIGTERM, "TERM"),
+    (libc::SIGUSR1, "USR1"),
+    (libc::SIGUSR2, "USR2"),
+    (libc::SIGALRM, "ALRM"),
+    (libc::SIGPIPE, "PIPE"),
+];
+
+/// A child that counts `name` signals, then exits with 100 + the count
+/// (a second delivery has half a second to arrive).
+const COUNTING_CHILD: &str = r#"
+    n=0
+    trap 'n=$((n+1)); echo $n > "$2"' "$1"
+    echo $$ > "$3"
+    i=0
+    while [ "$n" -eq 0 ] && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+    i=0
+    while [ "$i" -lt 10 ]; do sleep 0.05; i=$((i+1)); done
+    exit $((100 + n))
+"#;
+
 #[test]
-fn sigint_hup_and_quit_are_forwarded_too() {
-    for (sig, code) in [
-        (libc::SIGINT, 130),
-        (libc::SIGHUP, 129),
-        (libc::SIGQUIT, 131),
-    ] {
+fn every_terminating_signal_reaches_the_child_once_and_cleanup_runs() {
+    for (sig, name) in TERMINATING {
+        for to_group in [false, true] {
+            let world = World::new();
+            write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+            let count = world.root.join("count");
+            let ready = world.root.join("child.pid");
+            let mut cmd = world.command(&[
+                "exec",
+                "--no-check",
+                "--mode",
+                "home",
+                "--",
+                "sh",
+                "-c",
+                COUNTING_CHILD,
+                "sh",
+                name,
+                count.to_str().unwrap(),
+                ready.to_str().unwrap(),
+            ]);
+            // exec leads a group of its own, as a CI step's shell would.
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            let exec = cmd.spawn().unwrap();
+            wait_for_line(&ready);
+            let target = if to_group {
+                -(exec.id() as i32)
+            } else {
+                exec.id() as i32
+            };
+            // SAFETY: signalling the process (group) this test started.
+            assert_eq!(unsafe { libc::kill(target, sig) }, 0);
+            let out = Outcome::from_output(exec.wait_with_output().unwrap());
+            let case = format!(
+                "SIG{name} to the {}",
+                if to_group { "group" } else { "pid" }
+            );
+            assert_eq!(
+                fs::read_to_string(&count).unwrap_or_default().trim(),
+                "1",
+                "{case}: signals the child saw"
+            );
+            assert_eq!(out.code, 101, "{case}: the child's status: {out:#?}");
+            assert_eq!(
+                fs::read_to_string(world.home_auth()).unwrap(),
+                COMPOSER_WRITTEN,
+                "{case}: cleanup did not run"
+            );
+            assert_eq!(mode(&world.home_auth()), 0o644);
+            assert!(!world.state_file().exists(), "{case}");
+        }
+    }
+}
+
+/// Wait (up to 5 s) until `path` holds a whole line.
+fn wait_for_line(path: &Path) {
+    for _ in 0..200 {
+        if fs::read_to_string(path).is_ok_and(|p| p.ends_with('\n')) {
+            return;
+        }
+        sleep(Duration::from_millis(25));
+    }
+    panic!("the child never started");
+}
+
+#[test]
+fn a_child_killed_by_any_of_them_is_128_plus_n_and_cleanup_runs() {
+    for (sig, _) in TERMINATING {
+        let code = 128 + sig;
         let world = World::new();
         let pidfile = world.root.join("child.pid");
         let exec = start_sleeper(&world, &pidfile);
@@ -290,5 +379,71 @@ fn the_child_sees_the_users_backtrace_setting_not_ours() {
         !out.stderr.to_lowercase().contains("backtrace"),
         "{}",
         out.stderr
+    );
+}
+
+#[test]
+fn on_a_terminal_the_child_holds_the_foreground_and_gets_ctrl_c_once() {
+    use std::io::Write;
+    let world = World::new();
+    write_mode(&world.home_auth(), COMPOSER_WRITTEN.as_bytes(), 0o644);
+    let (count, ready, got) = (
+        world.root.join("count"),
+        world.root.join("child.pid"),
+        world.root.join("got"),
+    );
+    // The child reads a line from the terminal (which stops a process
+    // outside the terminal's foreground group), then counts SIGINTs.
+    let child = world.root.join("child.sh");
+    let counting = COUNTING_CHILD.replace(
+        "echo $$ > \"$3\"",
+        "read line; echo \"$line\" > \"$4\"; echo $$ > \"$3\"",
+    );
+    fs::write(&child, counting).unwrap();
+    let inner = format!(
+        "{BIN} exec --no-check --mode home -- sh {} INT {} {} {}",
+        child.display(),
+        count.display(),
+        ready.display(),
+        got.display()
+    );
+    // util-linux script(1) runs the command on a new pseudo-terminal, in
+    // its foreground, as an interactive terminal would.
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &inner, "/dev/null"])
+        .env_clear()
+        .current_dir(&world.project)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in &world.vars {
+        cmd.env(name, value);
+    }
+    let mut term = cmd.spawn().expect("script(1) from util-linux");
+    let mut keyboard = term.stdin.take().unwrap();
+    keyboard.write_all(b"hello\n").unwrap();
+    keyboard.flush().unwrap();
+    wait_for_line(&ready);
+    // Ctrl-C, as typed: the terminal sends SIGINT to its foreground group.
+    keyboard.write_all(b"\x03").unwrap();
+    keyboard.flush().unwrap();
+    let mut status = None;
+    for _ in 0..400 {
+        status = term.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        sleep(Duration::from_millis(25));
+    }
+    if status.is_none() {
+        let _ = term.kill();
+    }
+    let out = Outcome::from_output(term.wait_with_output().unwrap());
+    assert_eq!(fs::read_to_string(&got).unwrap().trim(), "hello");
+    assert_eq!(fs::read_to_string(&count).unwrap_or_default().trim(), "1");
+    assert_eq!(out.code, 101, "{out:#?}");
+    assert_eq!(
+        fs::read_to_string(world.home_auth()).unwrap(),
+        COMPOSER_WRITTEN
     );
 }

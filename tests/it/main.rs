@@ -10,11 +10,13 @@ mod proxy;
 mod bad_input;
 mod canary;
 mod check;
+mod children;
 mod cleanup;
 mod composer;
 mod composer_install;
 mod doctor;
 mod exec;
+mod extremes;
 #[cfg(feature = "fault-points")]
 mod faults;
 mod help;

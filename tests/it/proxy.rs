@@ -84,3 +84,42 @@ fn which(name: &str) -> Option<PathBuf> {
         ])
         .find(|p| p.is_file())
 }
+
+/// A listener that plays a proxy's part only to record that something
+/// connected to it: the first line of each connection, then it hangs up.
+pub struct Recorder {
+    pub port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    pub fn start() -> Self {
+        use std::io::Read;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            // Bounded: no test makes this many connections.
+            for stream in listener.incoming().take(100) {
+                let Ok(mut stream) = stream else { return };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut head = [0u8; 512];
+                let n = stream.read(&mut head).unwrap_or(0);
+                let text = String::from_utf8_lossy(&head[..n]);
+                let line = text.lines().next().unwrap_or("(nothing)").to_string();
+                record.lock().unwrap().push(line);
+            }
+        });
+        Recorder { port, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The first line of every connection so far.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
