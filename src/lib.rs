@@ -6,11 +6,9 @@
 pub mod arena;
 pub mod check;
 pub mod ci;
-pub mod cleanup;
 pub mod cli;
+mod cmd;
 pub mod composer;
-pub mod doctor;
-pub mod exec;
 pub mod exit;
 pub mod fault;
 pub mod harden;
@@ -19,19 +17,16 @@ pub mod keys;
 pub mod report;
 pub mod sanitize;
 pub mod secret;
-pub mod setup;
 pub mod signals;
 
 use std::ffi::OsString;
 use std::sync::OnceLock;
 
-use anyhow::Result;
-
 use crate::ci::Platform;
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::composer::repo_url::RepoUrl;
 use crate::exit::Failure;
-use crate::report::{Reporter, Summary};
+use crate::report::Summary;
 
 /// Run a parsed command line on the platform it asks for; the exit code.
 pub fn run(cli: &Cli) -> u8 {
@@ -40,7 +35,7 @@ pub fn run(cli: &Cli) -> u8 {
     let mut reporter = platform.reporter();
     let reporter = reporter.as_mut();
     reporter.group(&format!("magento-auth {}", cli.command.name()));
-    let result = dispatch(cli, reporter);
+    let result = cmd::dispatch(cli, reporter);
     reporter.end_group();
     let (mut code, summary) = match result {
         Ok(done) => done,
@@ -77,33 +72,6 @@ pub fn run(cli: &Cli) -> u8 {
         }
     }
     code
-}
-
-fn dispatch(cli: &Cli, reporter: &mut dyn Reporter) -> Result<(u8, Summary)> {
-    cli.command.validate()?;
-    let name = cli.command.name();
-    let plain = |status: &str| Summary {
-        command: name,
-        status: status.to_string(),
-        ..Summary::default()
-    };
-    match &cli.command {
-        Command::Setup(args) => setup::run(args, reporter).map(|summary| (0, summary)),
-        Command::Check(args) => check::command::run(args, reporter).map(|report| {
-            let summary = Summary {
-                repository: Some(report.repository),
-                message: Some(report.message),
-                hint: report.hint,
-                ..plain(report.status.word())
-            };
-            (0, summary)
-        }),
-        Command::Cleanup(args) => cleanup::run(args, reporter).map(|()| (0, plain("cleaned"))),
-        Command::Exec(args) => {
-            exec::run(args, reporter).map(|(code, status)| (code, plain(&status)))
-        }
-        Command::Doctor(args) => doctor::run(args, reporter).map(|()| (0, plain("ok"))),
-    }
 }
 
 static ORIGINAL_BACKTRACE: OnceLock<Option<OsString>> = OnceLock::new();

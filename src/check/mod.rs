@@ -5,7 +5,6 @@
 //! per provider file (the Composer 1 layout), never an archive.
 
 pub mod classify;
-pub mod command;
 pub mod download_token;
 pub mod entitlement;
 pub mod http;

@@ -116,6 +116,20 @@ impl AuthDoc {
     }
 }
 
+/// The `COMPOSER_AUTH` value: the current one (if any) with our entry merged in.
+pub(crate) fn composer_auth_value(host: &str, keys: &Keys) -> anyhow::Result<String> {
+    let mut doc = match std::env::var("COMPOSER_AUTH") {
+        Ok(current) if !current.is_empty() => AuthDoc::parse(current.as_bytes(), "COMPOSER_AUTH")?,
+        Ok(_) => AuthDoc::empty(),
+        Err(std::env::VarError::NotPresent) => AuthDoc::empty(),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(Failure::bad_input("COMPOSER_AUTH is not valid UTF-8").into());
+        }
+    };
+    doc.set_keys(host, keys);
+    Ok(doc.to_compact())
+}
+
 fn keys_entry(keys: &Keys) -> Value {
     let mut entry = Map::new();
     entry.insert(

@@ -9,7 +9,7 @@ use crate::journal::{self, state::EnvEntry};
 use crate::report::Reporter;
 
 /// `magento-auth cleanup`.
-pub fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()> {
+pub(crate) fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()> {
     let platform = Platform::detect(args.platform.ci);
     let explicit = args.platform.state_file.as_deref();
     let state_path = journal::state::locate(explicit, platform);

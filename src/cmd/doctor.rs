@@ -15,7 +15,7 @@ use crate::sanitize::text as clean;
 
 /// `magento-auth doctor`: the report goes to stdout; it always exits 0 once
 /// it could look, since finding problems is its job.
-pub fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> {
+pub(crate) fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> {
     let repo = RepoUrl::parse(&args.repo.repo_url)?;
     let host = repo.auth_host();
     let mut problems = Vec::new();

@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 
-use super::classify::Status;
-use super::{CheckReport, download_token, packages};
+use crate::check::classify::Status;
+use crate::check::{self as checking, CheckReport, download_token, packages};
 use crate::cli::{CheckCommandArgs, OnMissing};
 use crate::composer;
 use crate::composer::binary::{ComposerBinary, Precedence};
@@ -18,7 +18,7 @@ use crate::report::Reporter;
 /// Run the check command and say how it went. `Ok` holds a report whose
 /// status exits 0 (`ok`, `skipped`); every other outcome is a [`Failure`]
 /// with its status, exit code and hint.
-pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
+pub(crate) fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
     let report = match outcome(args, reporter) {
         Ok(report) => report,
         Err(err) => {
@@ -33,7 +33,7 @@ pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<Check
     } else if report.status == Status::Skipped {
         reporter.info(&format!("skipped: {}", report.message));
     } else {
-        super::say(&report, reporter);
+        checking::say(&report, reporter);
     }
     report.clone().into_result()?;
     Ok(report)
@@ -41,7 +41,7 @@ pub fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<Check
 
 /// Everything the check command finds, printing nothing but notices: every
 /// outcome of the SPEC's table is a report; an `Err` is bad input or I/O.
-pub fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
+pub(crate) fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
     let repo = RepoUrl::parse(&args.repo.repo_url)?;
     if args.download_token {
         download_token::validate_url(args)?;
@@ -98,7 +98,7 @@ fn report(
             }
         },
     };
-    Ok(super::check(repo, &keys, &args.check, &names)?)
+    Ok(checking::check(repo, &keys, &args.check, &names)?)
 }
 
 /// No keys in the environment: the credentials Composer would use for the

@@ -4,11 +4,11 @@ use std::process::Command;
 
 use anyhow::Result;
 
+use super::prepare::{self, CheckPolicy, Prepared};
 use crate::cli::{ExecArgs, Mode};
 use crate::exit::Failure;
 use crate::journal::{self, Written, liveness::Lifetime};
 use crate::report::Reporter;
-use crate::setup::{self, CheckPolicy, Prepared};
 use crate::signals::Forwarder;
 
 /// The exit status of a command that cannot be found, as shells and `env` use.
@@ -16,7 +16,7 @@ pub const NOT_FOUND: u8 = 127;
 
 /// `magento-auth exec -- CMD ARGS...`: the status to exit with, and the
 /// status word of the credentials (`ok`, `unchecked`, `skipped`).
-pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)> {
+pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)> {
     let program = &args.command[0];
     // Resolve first, so nothing is written for a command that is not there.
     let Ok(path) = which::which(program) else {
@@ -27,7 +27,7 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         return Ok((NOT_FOUND, "error".into()));
     };
     let signals = Forwarder::start()?;
-    let Some(prepared) = setup::prepare(
+    let Some(prepared) = prepare::prepare(
         &args.keys,
         &args.repo,
         &args.check,
@@ -49,7 +49,7 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
     command.args(&args.command[1..]);
 
     if args.mode == Mode::Env {
-        let value = setup::composer_auth_value(&host, &prepared.keys)?;
+        let value = crate::composer::auth::composer_auth_value(&host, &prepared.keys)?;
         reporter.mask(&value);
         command.env("COMPOSER_AUTH", value);
         reporter.info(&format!(
@@ -58,7 +58,7 @@ pub fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)>
         return Ok((run_unfolded(signals, command, reporter)?, status));
     }
     // exec lives as long as the command: if it dies, so does its setup.
-    let written = setup::write_for_mode(
+    let written = prepare::write_for_mode(
         args.mode,
         &args.repo.working_dir,
         &host,
