@@ -1,5 +1,8 @@
 //! Process hardening while secrets are held.
 //!
+//! Backtraces are never captured (they would cost time and could hold
+//! anything); children get the user's setting back.
+//!
 //! On Linux the process is made non-dumpable: no core file, and no other
 //! process of the same user may read its memory or `/proc/<pid>/environ`
 //! (which holds the keys it was started with). Everywhere on Unix the soft
@@ -8,9 +11,8 @@
 //! Every child process is made here, so that none inherits a credential
 //! unless it is exec's own child, and then only as documented.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::process::Command;
-#[cfg(unix)]
 use std::sync::OnceLock;
 
 /// Secrets besides the keys that a helper never needs.
@@ -29,7 +31,7 @@ pub fn helper(program: impl AsRef<OsStr>) -> Command {
     for name in HELPER_NEVER_SEES {
         command.env_remove(name);
     }
-    crate::restore_backtrace_env(&mut command);
+    restore_backtrace_env(&mut command);
     command
 }
 
@@ -41,36 +43,51 @@ pub fn exec_child(program: impl AsRef<OsStr>) -> Command {
     for name in crate::keys::key_variables() {
         command.env_remove(name);
     }
-    crate::restore_backtrace_env(&mut command);
+    restore_backtrace_env(&mut command);
     restore_for_child(&mut command);
     command
 }
 
 #[cfg(unix)]
-static CORE_LIMIT: OnceLock<libc::rlim_t> = OnceLock::new();
+static CORE_LIMIT: OnceLock<Option<u64>> = OnceLock::new();
+
+static ORIGINAL_BACKTRACE: OnceLock<Option<OsString>> = OnceLock::new();
+
+/// Turn off backtrace capture in this process: errors never show one, so
+/// capturing one (which anyhow does when RUST_BACKTRACE is set, as some CI
+/// images do) is wasted time. Call once, first thing in `main`, before any
+/// thread exists.
+pub fn disable_backtraces() {
+    ORIGINAL_BACKTRACE.get_or_init(|| std::env::var_os("RUST_LIB_BACKTRACE"));
+    // SAFETY: called at the start of main, while the process has one thread,
+    // so nothing reads the environment at the same time.
+    unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+}
+
+/// Give a child process the RUST_LIB_BACKTRACE the user had.
+fn restore_backtrace_env(command: &mut Command) {
+    match ORIGINAL_BACKTRACE.get() {
+        Some(Some(value)) => {
+            command.env("RUST_LIB_BACKTRACE", value);
+        }
+        _ => {
+            command.env_remove("RUST_LIB_BACKTRACE");
+        }
+    }
+}
 
 /// Harden this process. Best effort: a platform that refuses is no reason
 /// to fail a job.
 pub fn harden() {
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers.
-    unsafe {
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-    }
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     #[cfg(unix)]
     {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit and setrlimit read and write the struct given.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_CORE, &mut limit) == 0 {
-                CORE_LIMIT.get_or_init(|| limit.rlim_cur);
-                limit.rlim_cur = 0;
-                libc::setrlimit(libc::RLIMIT_CORE, &limit);
-            }
-        }
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Core);
+        CORE_LIMIT.get_or_init(|| limit.current);
+        limit.current = Some(0);
+        let _ = setrlimit(Resource::Core, limit);
     }
 }
 
@@ -79,17 +96,19 @@ fn restore_for_child(command: &mut Command) {
     #[cfg(unix)]
     if let Some(&soft) = CORE_LIMIT.get() {
         use std::os::unix::process::CommandExt;
-        // SAFETY: only async-signal-safe calls run between fork and exec.
+        // SAFETY: between fork and exec only the getrlimit and setrlimit
+        // system calls run (rustix calls them directly), which are
+        // async-signal-safe, and nothing is allocated.
         unsafe {
             command.pre_exec(move || {
-                let mut limit = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
+                use rustix::process::{Resource, getrlimit, setrlimit};
+                let mut limit = getrlimit(Resource::Core);
+                limit.current = match (soft, limit.maximum) {
+                    (Some(soft), Some(hard)) => Some(soft.min(hard)),
+                    (None, hard) => hard,
+                    (soft, None) => soft,
                 };
-                if libc::getrlimit(libc::RLIMIT_CORE, &mut limit) == 0 {
-                    limit.rlim_cur = soft.min(limit.rlim_max);
-                    libc::setrlimit(libc::RLIMIT_CORE, &limit);
-                }
+                let _ = setrlimit(Resource::Core, limit);
                 Ok(())
             });
         }

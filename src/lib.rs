@@ -3,7 +3,6 @@
 //! Only `report` prints; everything else returns values or errors.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod arena;
 pub mod check;
 pub mod ci;
 pub mod cli;
@@ -18,9 +17,6 @@ pub mod report;
 pub mod sanitize;
 pub mod secret;
 pub mod signals;
-
-use std::ffi::OsString;
-use std::sync::OnceLock;
 
 use crate::ci::Platform;
 use crate::cli::Cli;
@@ -72,27 +68,4 @@ pub fn run(cli: &Cli) -> u8 {
         }
     }
     code
-}
-
-static ORIGINAL_BACKTRACE: OnceLock<Option<OsString>> = OnceLock::new();
-
-/// Turn off backtrace capture in this process: errors never show one, so
-/// capturing one (which anyhow does when RUST_BACKTRACE is set, as some CI
-/// images do) is wasted time. Call once, first thing, before any thread.
-pub fn disable_backtraces() {
-    ORIGINAL_BACKTRACE.get_or_init(|| std::env::var_os("RUST_LIB_BACKTRACE"));
-    // SAFETY: called at the start of main, while the process has one thread.
-    unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
-}
-
-/// Give a child process the RUST_LIB_BACKTRACE the user had.
-pub fn restore_backtrace_env(command: &mut std::process::Command) {
-    match ORIGINAL_BACKTRACE.get() {
-        Some(Some(value)) => {
-            command.env("RUST_LIB_BACKTRACE", value);
-        }
-        _ => {
-            command.env_remove("RUST_LIB_BACKTRACE");
-        }
-    }
 }

@@ -4,11 +4,8 @@ use clap::Parser;
 use magento_auth::cli::Cli;
 use magento_auth::report::{Console, Reporter};
 
-#[global_allocator]
-static ALLOCATOR: magento_auth::arena::Arena = magento_auth::arena::Arena::new();
-
 fn main() -> ExitCode {
-    magento_auth::disable_backtraces();
+    magento_auth::harden::disable_backtraces();
     // A panic prints where, never its payload (which could hold anything) and
     // never a backtrace.
     std::panic::set_hook(Box::new(|info| {

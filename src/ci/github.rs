@@ -1,9 +1,7 @@
 //! GitHub Actions: workflow commands, environment files, outputs, summary.
 #![allow(clippy::print_stdout)]
 
-use std::collections::hash_map::RandomState;
 use std::fs::OpenOptions;
-use std::hash::{BuildHasher, Hasher};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -30,35 +28,32 @@ pub fn escape_property(text: &str) -> String {
 }
 
 /// A delimiter no one can guess, in the toolkit's form
-/// `ghadelimiter_<uuid>`: a random (version 4) UUID from the OS-seeded keys
-/// of std's `RandomState`.
-fn fresh_delimiter() -> String {
-    let mut words = [0u64; 2];
-    for (salt, word) in words.iter_mut().enumerate() {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_usize(salt);
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        *word = hasher.finish();
-    }
-    let [hi, lo] = words;
-    format!(
+/// `ghadelimiter_<uuid>`: a random (version 4) UUID from the system's
+/// random source.
+fn fresh_delimiter() -> Result<String, Failure> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|err| {
+        Failure::new(
+            crate::exit::Code::Unexpected,
+            format!("no random numbers for a GitHub environment file: {err}"),
+        )
+    })?;
+    let [hi, lo] =
+        [0, 8].map(|i| u64::from_be_bytes(bytes[i..i + 8].try_into().expect("eight bytes")));
+    Ok(format!(
         "ghadelimiter_{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         hi >> 32,
         (hi >> 16) & 0xffff,
         hi & 0x0fff,
         0x8000 | ((lo >> 48) & 0x3fff),
         lo & 0xffff_ffff_ffff
-    )
+    ))
 }
 
 /// One `NAME<<DELIMITER` entry of an environment file, or a refusal when the
 /// name or value could break out of it.
 pub fn env_file_entry(name: &str, value: &str) -> Result<String, Failure> {
-    env_file_entry_with(name, value, &fresh_delimiter())
+    env_file_entry_with(name, value, &fresh_delimiter()?)
 }
 
 fn env_file_entry_with(name: &str, value: &str, delimiter: &str) -> Result<String, Failure> {
