@@ -2,55 +2,16 @@
 //! setups it holds and the variables it exported, under the state
 //! directory's lock.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::dir::{Dir, Lock};
+use super::dir::Dir;
+use super::site::{Job, file_name, parent_of};
 use super::state::{self, EnvEntry, State};
 use super::undo::release_entry;
-use super::{file_name, parent_of};
 use crate::report::Reporter;
-
-/// This job's state file, its directory open and locked.
-pub(super) struct Job {
-    pub(super) dir: Dir,
-    name: String,
-    pub(super) path: PathBuf,
-    _lock: Option<Lock>,
-}
-
-impl Job {
-    pub(super) fn open(state_path: &Path, create: bool, timeout: Duration) -> Result<Option<Job>> {
-        let path = std::path::absolute(state_path)?;
-        let name = file_name(&path)?;
-        let Some((opened, lock)) = Dir::open_locked(
-            &parent_of(&path),
-            "the state directory",
-            create,
-            timeout,
-            None,
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Job {
-            dir: opened.dir,
-            name,
-            path,
-            _lock: lock,
-        }))
-    }
-
-    pub(super) fn load(&self) -> Result<State> {
-        State::load(&self.dir, &self.name)
-    }
-
-    pub(super) fn save(&self, state: &State) -> Result<()> {
-        state.save(&self.dir, &self.name)
-    }
-}
 
 /// Undo one setup of this job (exec's).
 pub(crate) fn undo(

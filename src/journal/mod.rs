@@ -19,13 +19,16 @@
 pub(crate) mod dir;
 mod job;
 pub(crate) mod ledger;
+mod limits;
 pub(crate) mod liveness;
+mod site;
 pub(crate) mod state;
 mod sweep;
 mod undo;
 
-use job::Job;
 pub(crate) use job::{end_job, pending, record_export, undo};
+pub(crate) use limits::MAX_AUTH_BYTES;
+pub(crate) use site::Place;
 pub(crate) use sweep::sweep_home;
 
 use std::path::{Path, PathBuf};
@@ -40,29 +43,12 @@ use crate::composer::auth::{AuthDoc, sha256_hex};
 use crate::exit::Failure;
 use crate::keys::Keys;
 use crate::report::Reporter;
-use dir::{Dir, Durability, Found, Lock, Opened};
+use dir::{Durability, Found, Lock, Opened};
 use ledger::{Holder, HostEntry, Ledger};
 use liveness::Lifetime;
+use site::{Job, Site, ledger_path, now, open_site_dir, parent_of};
 use state::{FileEntry, State};
 use undo::release_entry;
-
-/// The largest auth.json setup reads or writes: far above any real one.
-pub(crate) const MAX_AUTH_BYTES: u64 = 1 << 20;
-/// The largest auth.json cleanup reads: Composer may have added to the file
-/// since setup.
-const MAX_CHANGED_AUTH_BYTES: u64 = 4 * MAX_AUTH_BYTES;
-/// The largest ledger or state: the original file in base64 and a few
-/// hundred bytes for each active setup.
-pub(crate) const MAX_RECORD_BYTES: u64 = 2 * MAX_AUTH_BYTES + (1 << 20);
-
-/// Where a file's ledger and the copy of its previous bytes live.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Place {
-    /// Beside the file, for every job that writes it to find: the Composer home.
-    Beside,
-    /// In the job's private state directory: a project's work tree.
-    Private,
-}
 
 /// What a setup asks for.
 #[derive(Debug)]
@@ -84,152 +70,6 @@ pub(crate) struct Request<'a> {
 pub(crate) struct Written {
     pub id: String,
     pub target: PathBuf,
-}
-
-/// One auth file and its ledger, both directories open (and locked).
-struct Site<'a> {
-    dir: &'a Dir,
-    name: String,
-    path: PathBuf,
-    ledger_dir: &'a Dir,
-    ledger_name: String,
-}
-
-impl<'a> Site<'a> {
-    fn new(dir: &'a Dir, target: &Path, ledger_dir: &'a Dir, ledger: &Path) -> Result<Self> {
-        Ok(Site {
-            dir,
-            name: file_name(target)?,
-            path: target.to_path_buf(),
-            ledger_dir,
-            ledger_name: file_name(ledger)?,
-        })
-    }
-
-    fn ledger_path(&self) -> PathBuf {
-        self.ledger_dir.join(&self.ledger_name)
-    }
-
-    /// The ledger, `None` when no setup is active. One that is damaged or
-    /// that another user planted is refused, never trusted.
-    fn load_ledger(&self) -> Result<Option<Ledger>> {
-        let path = self.ledger_path();
-        let found = self
-            .ledger_dir
-            .read(&self.ledger_name, MAX_RECORD_BYTES)
-            .map_err(|err| untrusted_ledger(&path, &self.path, &format!("{err:#}")))?;
-        let Some(found) = found else { return Ok(None) };
-        Ledger::parse(&found.bytes)
-            .map(Some)
-            .map_err(|why| untrusted_ledger(&path, &self.path, &format!("it is corrupt: {why}")))
-    }
-
-    fn save_ledger(&self, ledger: &Ledger) -> Result<()> {
-        if ledger.holders.is_empty() {
-            return self.remove_ledger();
-        }
-        let bytes = ledger.to_bytes();
-        if bytes.len() as u64 > MAX_RECORD_BYTES {
-            return Err(Failure::bad_input(format!(
-                "the ledger of {} would be larger than {} KiB (too many setups at once)",
-                self.path.display(),
-                MAX_RECORD_BYTES / 1024
-            ))
-            .into());
-        }
-        // The ledger must survive a power loss when it holds the only copy
-        // of the user's previous file.
-        let durability = if ledger.original.bytes_base64.is_some() {
-            Durability::Full
-        } else {
-            Durability::None
-        };
-        self.ledger_dir
-            .write(&self.ledger_name, &bytes, 0o600, durability)
-    }
-
-    fn remove_ledger(&self) -> Result<()> {
-        self.ledger_dir.remove(&self.ledger_name, Durability::None)
-    }
-
-    fn read_file(&self, cap: u64) -> Result<Option<Found>> {
-        self.dir.read(&self.name, cap)
-    }
-
-    fn backup_name(&self, id: &str) -> String {
-        format!(".{}.magento-auth-{id}.orig", self.name)
-    }
-
-    fn parse(&self, found: &Found) -> Result<AuthDoc, Failure> {
-        AuthDoc::parse(&found.bytes, &self.path.display().to_string())
-    }
-}
-
-fn untrusted_ledger(ledger: &Path, target: &Path, why: &str) -> anyhow::Error {
-    Failure::bad_input(format!(
-        "the ledger {} of {} cannot be trusted: {why}",
-        ledger.display(),
-        target.display()
-    ))
-    .with_hint(format!(
-        "it records which jobs hold credentials in {}: check that file by hand (remove \
-         entries no running job needs), then remove the ledger",
-        target.display()
-    ))
-    .into()
-}
-
-fn parent_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-fn file_name(path: &Path) -> Result<String> {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Failure::bad_input(format!("{} has no usable file name", path.display())).into()
-        })
-}
-
-fn ledger_path(target: &Path, place: Place, state_path: &Path) -> Result<PathBuf> {
-    Ok(match place {
-        Place::Beside => parent_of(target).join(format!(".{}.magento-auth", file_name(target)?)),
-        Place::Private => {
-            let key = sha256_hex(target.to_string_lossy().as_bytes());
-            parent_of(&std::path::absolute(state_path)?).join(format!("{}.ledger", &key[..16]))
-        }
-    })
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn age(since: u64) -> String {
-    let seconds = now().saturating_sub(since);
-    match seconds {
-        0..120 => format!("{seconds} s"),
-        120..7200 => format!("{} min", seconds / 60),
-        _ => format!("{} h", seconds / 3600),
-    }
-}
-
-/// Open the directory of an auth file and lock it (unless it is the job's
-/// own, already locked). `None` when it does not exist and `create` is false.
-fn open_site_dir(
-    target: &Path,
-    what: &str,
-    create: bool,
-    timeout: Duration,
-    job: &Job,
-) -> Result<Option<(Opened, Option<Lock>)>> {
-    Dir::open_locked(&parent_of(target), what, create, timeout, Some(&job.dir))
 }
 
 /// Merge the keys into the auth file `request` names, recording in the

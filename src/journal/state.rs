@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::MAX_RECORD_BYTES;
 use super::dir::{Dir, Durability};
+use super::limits::MAX_RECORD_BYTES;
 use crate::ci::{self, Platform};
 use crate::exit::Failure;
 
