@@ -180,6 +180,52 @@ impl World {
             .collect()
     }
 
+    /// Fail unless the home auth.json is `original` again, byte for byte and
+    /// with its mode 0644 (the tests write originals so), or absent when
+    /// there was none.
+    pub fn assert_home_auth_is(&self, original: Option<&str>, context: &str) {
+        match original {
+            Some(text) => {
+                assert_eq!(
+                    fs::read_to_string(self.home_auth()).unwrap(),
+                    text,
+                    "{context}"
+                );
+                assert_eq!(mode(&self.home_auth()), 0o644, "{context}");
+            }
+            None => assert!(!self.home_auth().exists(), "{context}: auth.json is left"),
+        }
+    }
+
+    /// A GitHub runner's environment files (`GITHUB_ENV`, `GITHUB_OUTPUT`,
+    /// `GITHUB_STATE`, `GITHUB_STEP_SUMMARY`), empty, in a `RUNNER_TEMP` of
+    /// the world, with the job's variables pointing to them.
+    pub fn github_runner(
+        &mut self,
+        run_id: &str,
+        job: &str,
+    ) -> std::collections::HashMap<&'static str, PathBuf> {
+        let dir = self.root.join("runner_temp");
+        fs::create_dir_all(&dir).unwrap();
+        let mut files = std::collections::HashMap::new();
+        for name in [
+            "GITHUB_ENV",
+            "GITHUB_OUTPUT",
+            "GITHUB_STATE",
+            "GITHUB_STEP_SUMMARY",
+        ] {
+            let path = dir.join(format!("{}.txt", name.to_lowercase()));
+            fs::write(&path, "").unwrap();
+            self.set(name, &path);
+            files.insert(name, path);
+        }
+        self.set("GITHUB_ACTIONS", "true")
+            .set("RUNNER_TEMP", &dir)
+            .set("GITHUB_RUN_ID", run_id)
+            .set("GITHUB_JOB", job);
+        files
+    }
+
     /// Fail if any file below the root holds a canary in any form.
     pub fn assert_no_secret_in_files(&self) {
         for (path, bytes) in self.all_files() {

@@ -69,17 +69,7 @@ fn arrange(original: Option<&str>) -> World {
 }
 
 fn assert_original(world: &World, original: Option<&str>, context: &str) {
-    match original {
-        Some(text) => {
-            assert_eq!(
-                fs::read_to_string(world.home_auth()).unwrap(),
-                text,
-                "{context}"
-            );
-            assert_eq!(mode(&world.home_auth()), 0o644, "{context}");
-        }
-        None => assert!(!world.home_auth().exists(), "{context}: auth.json is left"),
-    }
+    world.assert_home_auth_is(original, context);
     let leftovers: Vec<_> = fs::read_dir(world.composer_home())
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();

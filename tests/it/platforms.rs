@@ -63,24 +63,7 @@ struct Runner {
 impl Runner {
     fn new() -> Self {
         let mut world = World::new();
-        let runner_temp = world.root.join("runner_temp");
-        fs::create_dir(&runner_temp).unwrap();
-        let mut files = HashMap::new();
-        for name in [
-            "GITHUB_ENV",
-            "GITHUB_OUTPUT",
-            "GITHUB_STATE",
-            "GITHUB_STEP_SUMMARY",
-        ] {
-            let path = runner_temp.join(format!("{}.txt", name.to_lowercase()));
-            fs::write(&path, "").unwrap();
-            world.set(name, &path);
-            files.insert(name, path);
-        }
-        world
-            .set("GITHUB_ACTIONS", "true")
-            .set("RUNNER_TEMP", &runner_temp);
-        world.set("GITHUB_RUN_ID", "77").set("GITHUB_JOB", "build");
+        let files = world.github_runner("77", "build");
         Runner { world, files }
     }
 

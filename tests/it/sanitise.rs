@@ -46,26 +46,7 @@ const SPECIAL_PRIVATE: &str = "pr1v&=?#<>$`\u{df}\u{65e5}\u{1f600} /%+\"\\end012
 
 /// A GitHub runner's files, empty, with the job's variables pointing to them.
 fn github(world: &mut World) -> HashMap<&'static str, PathBuf> {
-    let dir = world.root.join("runner_temp");
-    fs::create_dir_all(&dir).unwrap();
-    let mut files = HashMap::new();
-    for name in [
-        "GITHUB_ENV",
-        "GITHUB_OUTPUT",
-        "GITHUB_STATE",
-        "GITHUB_STEP_SUMMARY",
-    ] {
-        let path = dir.join(name.to_lowercase());
-        fs::write(&path, "").unwrap();
-        world.set(name, &path);
-        files.insert(name, path);
-    }
-    world
-        .set("GITHUB_ACTIONS", "true")
-        .set("RUNNER_TEMP", &dir)
-        .set("GITHUB_RUN_ID", "5")
-        .set("GITHUB_JOB", "sanitise");
-    files
+    world.github_runner("5", "sanitise")
 }
 
 /// What one run left: its exit code and every text it wrote.

@@ -64,20 +64,6 @@ fn dead_job(world: &World, original: Option<&str>) -> Job {
     job
 }
 
-fn assert_original(world: &World, original: Option<&str>, context: &str) {
-    match original {
-        Some(text) => {
-            assert_eq!(
-                fs::read_to_string(world.home_auth()).unwrap(),
-                text,
-                "{context}"
-            );
-            assert_eq!(mode(&world.home_auth()), 0o644, "{context}");
-        }
-        None => assert!(!world.home_auth().exists(), "{context}: auth.json is left"),
-    }
-}
-
 fn assert_reports_the_dead_job(world: &World, out: &Outcome, context: &str) {
     let path = world.home_auth().display().to_string();
     assert!(
@@ -105,9 +91,9 @@ fn the_next_jobs_cleanup_removes_a_dead_jobs_keys() {
         let dead = dead_job(&world, original);
         let out = Job::canary("next").run(&world, "cleanup", &[]).ok();
         assert_reports_the_dead_job(&world, &out, "cleanup");
-        assert_original(&world, original, "after the next job's cleanup");
+        world.assert_home_auth_is(original, "after the next job's cleanup");
         dead_job_cleans_up_late(&world, &dead);
-        assert_original(&world, original, "after the dead job's cleanup");
+        world.assert_home_auth_is(original, "after the dead job's cleanup");
         assert_no_key_under(&world.root);
     }
 }
@@ -119,9 +105,9 @@ fn doctor_removes_a_dead_jobs_keys() {
         let dead = dead_job(&world, original);
         let out = Job::canary("next").run(&world, "doctor", &[]).ok();
         assert_reports_the_dead_job(&world, &out, "doctor");
-        assert_original(&world, original, "after the next job's doctor");
+        world.assert_home_auth_is(original, "after the next job's doctor");
         dead_job_cleans_up_late(&world, &dead);
-        assert_original(&world, original, "after the dead job's cleanup");
+        world.assert_home_auth_is(original, "after the dead job's cleanup");
         assert_no_key_under(&world.root);
     }
 }
@@ -145,9 +131,9 @@ fn the_next_jobs_setup_replaces_a_dead_jobs_keys() {
             &secret_forms_of(&dead.public, &dead.private),
         );
         next.run(&world, "cleanup", &[]).ok();
-        assert_original(&world, original, "after the next job's cleanup");
+        world.assert_home_auth_is(original, "after the next job's cleanup");
         dead_job_cleans_up_late(&world, &dead);
-        assert_original(&world, original, "after the dead job's cleanup");
+        world.assert_home_auth_is(original, "after the dead job's cleanup");
         assert_no_key_under(&world.root);
     }
 }
@@ -173,7 +159,7 @@ fn a_living_jobs_keys_are_never_taken() {
             "the living job lost its keys"
         );
         alive.run(&world, "cleanup", &[]).ok();
-        assert_original(&world, original, "after both cleanups");
+        world.assert_home_auth_is(original, "after both cleanups");
         assert_no_key_under(&world.root);
     }
 }

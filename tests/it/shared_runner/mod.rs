@@ -295,3 +295,17 @@ pub fn has_line_with(outcome: &Outcome, needles: &[&str]) -> bool {
         .chain(outcome.stderr.lines())
         .any(|line| needles.iter().all(|n| line.contains(n)))
 }
+
+/// Wait for every job thread; fail with what each failed job said.
+fn join_all(threads: Vec<std::thread::JoinHandle<()>>) {
+    let failures: Vec<String> = threads
+        .into_iter()
+        .filter_map(|t| t.join().err())
+        .map(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "a job panicked".into())
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -50,17 +50,7 @@ fn two_jobs_with_the_same_keys_leave_each_other_their_entry() {
                 "{context}: the job still running lost its keys"
             );
             last.run(&world, "cleanup", &[]).ok();
-            match original {
-                Some(text) => {
-                    assert_eq!(
-                        fs::read_to_string(world.home_auth()).unwrap(),
-                        text,
-                        "{context}"
-                    );
-                    assert_eq!(mode(&world.home_auth()), 0o644, "{context}");
-                }
-                None => assert!(!world.home_auth().exists(), "{context}: auth.json is left"),
-            }
+            world.assert_home_auth_is(original, &context);
             assert_no_key_under(&world.root);
         }
     }
@@ -239,16 +229,7 @@ fn eight_jobs_with_the_same_keys_at_once() {
             })
         })
         .collect();
-    let failures: Vec<String> = threads
-        .into_iter()
-        .filter_map(|t| t.join().err())
-        .map(|e| {
-            e.downcast_ref::<String>()
-                .cloned()
-                .unwrap_or_else(|| "a job panicked".into())
-        })
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    join_all(threads);
     assert_eq!(
         fs::read_to_string(world.home_auth()).unwrap(),
         OTHER_HOST,
