@@ -186,13 +186,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn state_round_trips_and_goes_when_empty() {
+    fn temp_dir() -> (tempfile::TempDir, Dir) {
         let root = tempfile::tempdir().unwrap();
         let dir = Dir::open(root.path(), "the state directory", false)
             .unwrap()
             .unwrap()
             .dir;
+        (root, dir)
+    }
+
+    #[test]
+    fn state_round_trips_and_goes_when_empty() {
+        let (_root, dir) = temp_dir();
         sample().save(&dir, "job.json").unwrap();
         assert_eq!(State::load(&dir, "job.json").unwrap(), sample());
         State::default().save(&dir, "job.json").unwrap();
@@ -202,11 +207,7 @@ mod tests {
 
     #[test]
     fn corrupt_state_is_bad_input() {
-        let root = tempfile::tempdir().unwrap();
-        let dir = Dir::open(root.path(), "the state directory", false)
-            .unwrap()
-            .unwrap()
-            .dir;
+        let (root, dir) = temp_dir();
         sample().save(&dir, "job.json").unwrap();
         let text = std::fs::read_to_string(root.path().join("job.json")).unwrap();
         for broken in [

@@ -78,6 +78,19 @@ fn assert_original(world: &World, original: Option<&str>, context: &str) {
     world.assert_no_secret_in_files();
 }
 
+/// A world with `original`, whose setup was killed at `point`; the state
+/// file's path.
+fn setup_killed_at(original: Option<&str>, point: &str) -> (World, String) {
+    let world = arrange(original);
+    let state = state_arg(&world);
+    kill_at(
+        &world,
+        &["setup", "--no-check", "--state-file", &state],
+        point,
+    );
+    (world, state)
+}
+
 /// Every (original, point) a setup can be killed at: the backup points only
 /// where there is a file to keep aside.
 fn setup_kills() -> impl Iterator<Item = (Option<&'static str>, &'static str)> {
@@ -92,13 +105,7 @@ fn setup_kills() -> impl Iterator<Item = (Option<&'static str>, &'static str)> {
 #[test]
 fn setup_killed_at_any_step_then_cleanup() {
     for (original, point) in setup_kills() {
-        let world = arrange(original);
-        let state = state_arg(&world);
-        kill_at(
-            &world,
-            &["setup", "--no-check", "--state-file", &state],
-            point,
-        );
+        let (world, state) = setup_killed_at(original, point);
         world.run(&["cleanup", "--state-file", &state]).ok();
         assert_original(
             &world,
@@ -111,13 +118,7 @@ fn setup_killed_at_any_step_then_cleanup() {
 #[test]
 fn setup_killed_at_any_step_then_setup_and_cleanup() {
     for (original, point) in setup_kills() {
-        let world = arrange(original);
-        let state = state_arg(&world);
-        kill_at(
-            &world,
-            &["setup", "--no-check", "--state-file", &state],
-            point,
-        );
+        let (world, state) = setup_killed_at(original, point);
         world
             .run(&["setup", "--no-check", "--state-file", &state])
             .ok();
