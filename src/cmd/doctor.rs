@@ -161,7 +161,7 @@ fn conflicts(found: &[Source], problems: &mut Vec<String>) {
             > 1
     {
         problems.push(
-            "COMPOSER_AUTH and the project's auth.json both hold credentials: Composer 2.8 and \
+            "COMPOSER_AUTH and the project's auth.json both hold credentials: Composer 2.7.8 and \
              later take COMPOSER_AUTH, older versions the auth.json (composer/composer#12084)"
                 .into(),
         );

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 
-/// The first Composer version known to apply `COMPOSER_AUTH` again after the
-/// project's auth.json (composer/composer#12084, reported against 2.7 in
-/// August 2024). 2.5.5 is seen here to let the project auth.json win; where
-/// exactly between 2.7 and 2.8 the change landed is inferred, not confirmed.
-const ENV_LAST_SINCE: (u32, u32, u32) = (2, 8, 0);
+/// The first Composer version that applies `COMPOSER_AUTH` again after the
+/// project's auth.json: 2.7.8 (composer/composer#12084, merged 2024-08-22;
+/// FACTS.md). 2.5.5 is seen here to let the project auth.json win.
+const ENV_LAST_SINCE: (u32, u32, u32) = (2, 7, 8);
 
 /// The first version that shows only the start of a username in -vvv output.
 const USERNAME_HIDDEN_SINCE: (u32, u32, u32) = (2, 10, 2);
@@ -107,6 +106,9 @@ mod tests {
     #[test]
     fn precedence_follows_the_version() {
         assert_eq!(precedence_of(Some((2, 5, 5))), Precedence::ProjectAuthLast);
+        // The boundary: composer/composer#12084 landed in 2.7.8.
+        assert_eq!(precedence_of(Some((2, 7, 7))), Precedence::ProjectAuthLast);
+        assert_eq!(precedence_of(Some((2, 7, 8))), Precedence::EnvLast);
         assert_eq!(precedence_of(Some((2, 10, 2))), Precedence::EnvLast);
         assert_eq!(precedence_of(None), Precedence::EnvLast);
     }

@@ -102,6 +102,17 @@ fn older_composer_lets_the_project_auth_json_win_over_composer_auth() {
         "{}",
         out.stdout
     );
+    // The boundary is 2.7.8 (composer/composer#12084), not 2.8.
+    for (version, winner) in [("2.7.7", "./auth.json"), ("2.7.8", "COMPOSER_AUTH")] {
+        with_composer_version(&mut world, version);
+        let out = world.run(&["doctor"]).ok();
+        assert!(
+            out.stdout.contains(&format!("Composer uses: {winner}"))
+                && out.stdout.contains("Composer 2.7.8 and later"),
+            "{version}: {}",
+            out.stdout
+        );
+    }
 }
 
 #[test]
