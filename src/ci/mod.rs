@@ -51,6 +51,8 @@ fn is_true(name: &str) -> bool {
 
 /// The job's identity, for the state file's name: the same in every step and
 /// shell of one job (GitLab's `after_script`, Bitbucket's `after-script`).
+/// Outside CI, the current directory: a shell in one project never undoes
+/// what a shell in another set up.
 pub fn job_id() -> String {
     let raw = if let Some(id) = var("CI_JOB_ID") {
         id
@@ -59,9 +61,18 @@ pub fn job_id() -> String {
     } else if let (Some(run), Some(job)) = (var("GITHUB_RUN_ID"), var("GITHUB_JOB")) {
         format!("{run}-{job}")
     } else {
-        "local".to_string()
+        return local_id();
     };
     sanitize(&raw)
+}
+
+/// `local-<hash>` of the current directory (as its real path).
+fn local_id() -> String {
+    let here = std::env::current_dir()
+        .and_then(|d| d.canonicalize())
+        .unwrap_or_default();
+    let hash = crate::composer::auth::sha256_hex(here.as_os_str().as_encoded_bytes());
+    format!("local-{}", &hash[..12])
 }
 
 /// Keep a file name safe: letters, digits, `-`, `_`, `.`; nothing else.

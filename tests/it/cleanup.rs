@@ -2,6 +2,7 @@
 //! harmless to run again.
 
 use std::fs;
+use std::path::Path;
 
 use crate::common::*;
 
@@ -348,4 +349,36 @@ fn the_file_put_back_is_the_same_file_with_its_times() {
         .map(|e| e.file_name())
         .collect();
     assert_eq!(names, ["auth.json"], "no backup is left");
+}
+
+/// Outside CI every shell is its own job, keyed by its directory: a cleanup
+/// in one project never undoes a setup made in another (issue 13, item 9).
+#[test]
+fn local_runs_in_two_projects_keep_separate_state() {
+    let world = World::new();
+    let [a, b] = ["a", "b"].map(|name| {
+        let dir = world.root.join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("composer.json"), "{}").unwrap();
+        dir
+    });
+    let in_dir = |dir: &Path, args: &[&str]| {
+        let mut cmd = world.command(args);
+        cmd.current_dir(dir);
+        Outcome::of(cmd)
+    };
+    for dir in [&a, &b] {
+        in_dir(dir, &["setup", "--no-check", "--mode", "project"]).ok();
+        assert!(dir.join("auth.json").exists());
+    }
+    assert_ne!(world.state_file_of(&a), world.state_file_of(&b));
+    in_dir(&a, &["cleanup"]).ok();
+    assert!(!a.join("auth.json").exists());
+    assert!(
+        b.join("auth.json").exists(),
+        "cleanup in a/ removed b/'s auth.json"
+    );
+    in_dir(&b, &["cleanup"]).ok();
+    assert!(!b.join("auth.json").exists());
+    world.assert_no_secret_in_files();
 }

@@ -83,13 +83,22 @@ impl World {
         self.composer_home().join("auth.json")
     }
 
-    /// The default state file of a local job.
+    /// The default state file of a local job run in the project directory:
+    /// `local-` and the start of the SHA-256 of the directory's real path.
     pub fn state_file(&self) -> PathBuf {
+        self.state_file_of(&self.project)
+    }
+
+    /// The default state file of a local job run in `dir`.
+    pub fn state_file_of(&self, dir: &Path) -> PathBuf {
+        use sha2::{Digest, Sha256};
         // SAFETY: getuid has no preconditions.
         let uid = unsafe { libc::getuid() };
+        let real = dir.canonicalize().unwrap();
+        let hash = format!("{:x}", Sha256::digest(real.as_os_str().as_encoded_bytes()));
         self.tmp
             .join(format!("magento-auth-{uid}"))
-            .join("local.json")
+            .join(format!("local-{}.json", &hash[..12]))
     }
 
     /// The binary with exactly this world's environment: nothing ambient
