@@ -14,14 +14,28 @@ use crate::signals::Forwarder;
 /// The exit status of a command that cannot be found, as shells and `env` use.
 pub const NOT_FOUND: u8 = 127;
 
+/// The exit status of a command that is there but cannot be run, as shells use.
+pub const NOT_EXECUTABLE: u8 = 126;
+
 /// `magento-auth exec -- CMD ARGS...`: the status to exit with, and the
 /// status word of the credentials (`ok`, `unchecked`, `skipped`).
 pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)> {
     let program = &args.command[0];
     // Resolve first, so nothing is written for a command that is not there.
     let Ok(path) = which::which(program) else {
+        let name = program.to_string_lossy();
+        if let Some(found) = not_executable(program) {
+            reporter.error(
+                &format!(
+                    "{name}: permission denied ({} is not executable)",
+                    found.display()
+                ),
+                Some("make it executable (chmod +x), or run it through its interpreter"),
+            );
+            return Ok((NOT_EXECUTABLE, "error".into()));
+        }
         reporter.error(
-            &format!("command not found: {}", program.to_string_lossy()),
+            &format!("command not found: {name}"),
             Some("check the name and PATH; exec runs the command directly, not through a shell"),
         );
         return Ok((NOT_FOUND, "error".into()));
@@ -86,6 +100,18 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, S
         (Err(err), _) => return Err(err),
     };
     Ok((code, status))
+}
+
+/// The file a shell would have found for `program` but cannot run: the path
+/// itself when it names one, else the first file of that name on PATH.
+fn not_executable(program: &std::ffi::OsStr) -> Option<std::path::PathBuf> {
+    let given = std::path::Path::new(program);
+    if given.components().count() > 1 {
+        return given.is_file().then(|| given.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(given))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Run the child with its output outside any folded section: it is what the

@@ -77,6 +77,31 @@ fn a_missing_command_is_127_and_writes_nothing() {
     assert!(world.all_files().is_empty());
 }
 
+/// A command that is there but not executable exits 126, as a shell does
+/// (issue 13, item 12), by path and on PATH; nothing is written.
+#[test]
+fn a_command_that_is_not_executable_is_126_and_writes_nothing() {
+    let mut world = World::new();
+    let bin = world.root.join("bin");
+    fs::create_dir(&bin).unwrap();
+    write_mode(&bin.join("not-runnable-xyz"), b"#!/bin/sh\necho ran\n", 0o644);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    world.set("PATH", path);
+    let by_path = bin.join("not-runnable-xyz");
+    for program in [by_path.to_str().unwrap(), "not-runnable-xyz"] {
+        let out = world
+            .run(&["exec", "--no-check", "--mode", "home", "--", program])
+            .code(126)
+            .stderr_has("permission denied");
+        assert!(!out.stdout.contains("ran"), "{out:#?}");
+    }
+    assert!(!world.home_auth().exists());
+}
+
 #[test]
 fn home_mode_writes_for_the_child_and_restores_after() {
     let world = World::new();
