@@ -26,7 +26,14 @@ pub(crate) fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()>
     if let Ok(home) = composer_home(&ProcessEnv) {
         journal::sweep_home(&home.join("auth.json"), &state_path, timeout, reporter)?;
     }
-    if !ended.had_state {
+    if !ended.had_state && std::env::var_os("COMPOSER_AUTH").is_some_and(|v| !v.is_empty()) {
+        // `setup --mode env` off GitHub writes nothing: its credentials are
+        // in this shell's COMPOSER_AUTH, which only the shell can drop.
+        reporter.info(
+            "nothing on disk to restore: the credentials are in COMPOSER_AUTH in this shell \
+             (`setup --mode env` writes no file); run `unset COMPOSER_AUTH` to drop them",
+        );
+    } else if !ended.had_state {
         reporter.info(&format!(
             "nothing to clean up: no state at {} (setup did not run in this job, or cleanup already did)",
             state_path.display()

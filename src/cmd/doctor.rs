@@ -1,5 +1,7 @@
 //! Doctor: which credentials Composer will use for the host, and what is wrong.
 
+use std::path::Path;
+
 use anyhow::Result;
 
 use crate::ci::Platform;
@@ -46,9 +48,26 @@ pub(crate) fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> 
 
     // The report is composed of lines; each piece that comes from a path,
     // a file or a program is made one safe line before it goes in.
+    let mut out = describe_sources(&found, &host, &mut problems);
+    conflicts(&found, &mut problems);
+    project_problems(&project_auth, &manifest, &mut problems);
+    out.push_str(&describe_job(
+        args,
+        home.as_deref(),
+        reporter,
+        &mut problems,
+    ));
+    out.push_str(&describe_binary(binary.as_ref(), &mut problems));
+    out.push_str(&describe_problems(&problems));
+    reporter.data(out.trim_end());
+    Ok(())
+}
+
+/// Every source in Composer's order, and the one Composer uses.
+fn describe_sources(found: &[Source], host: &str, problems: &mut Vec<String>) -> String {
     let mut out = format!(
         "Credentials for {}, in Composer's order (a later source wins):\n",
-        clean(&host)
+        clean(host)
     );
     for (n, source) in found.iter().enumerate() {
         out.push_str(&format!(
@@ -61,14 +80,18 @@ pub(crate) fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> 
             problems.push(format!("Composer cannot use {}: {why}", source.label));
         }
     }
-    match sources::winner(&found) {
+    match sources::winner(found) {
         Some(winner) => out.push_str(&format!("Composer uses: {}\n", clean(&winner.label))),
         None => out.push_str(&format!(
             "Composer uses: nothing; it has no credentials for {}\n",
-            clean(&host)
+            clean(host)
         )),
     }
-    conflicts(&found, &mut problems);
+    out
+}
+
+/// A project auth.json Composer ignores, or that git could commit.
+fn project_problems(project_auth: &Path, manifest: &Path, problems: &mut Vec<String>) {
     if project_auth.is_file() && !manifest.is_file() {
         problems.push(format!(
             "{} has no {} beside it, so Composer ignores it",
@@ -79,45 +102,60 @@ pub(crate) fn run(args: &DoctorArgs, reporter: &mut dyn Reporter) -> Result<()> 
                 .unwrap_or_default()
         ));
     }
-    if project_auth.is_file() && composer::git_ignores(&project_auth) == Some(false) {
+    if project_auth.is_file() && composer::git_ignores(project_auth) == Some(false) {
         problems.push(format!(
             "{} is inside the workspace and git does not ignore it: it could be committed or \
              shipped in an artifact; add auth.json to .gitignore",
             project_auth.display()
         ));
     }
+}
+
+/// This job's setups; setups of jobs that died are undone here too, and
+/// those that cannot be checked are problems.
+fn describe_job(
+    args: &DoctorArgs,
+    home: Option<&Path>,
+    reporter: &mut dyn Reporter,
+    problems: &mut Vec<String>,
+) -> String {
     let state_path = journal::state::locate(
         args.platform.state_file.as_deref(),
         Platform::detect(args.platform.ci),
     );
+    let mut out = String::new();
     match journal::pending(&state_path) {
-        Ok(0) => {}
-        Ok(n) => problems.push(format!(
-            "{} records {n} setup(s) not cleaned up (a killed job?): run `magento-auth cleanup`",
-            state_path.display()
-        )),
+        Ok(pending) => {
+            out.push_str(&describe_pending(&pending));
+            if !pending.stale.is_empty() {
+                problems.push(format!(
+                    "{} records {} setup(s) whose job is no longer running (a killed job?): run `magento-auth cleanup`",
+                    clean(&state_path.display().to_string()),
+                    pending.stale.len()
+                ));
+            }
+        }
         Err(err) => problems.push(format!("{err:#}")),
     }
-    // Setups of jobs that died are undone here too; those that cannot be
-    // checked are problems.
-    if let Some(home) = &home {
+    if let Some(home) = home {
         let timeout = std::time::Duration::from_secs(30);
         match journal::sweep_home(&home.join("auth.json"), &state_path, timeout, reporter) {
             Ok(unknown) => problems.extend(unknown),
             Err(err) => problems.push(format!("{err:#}")),
         }
     }
-    out.push_str(&describe_binary(binary.as_ref(), &mut problems));
+    out
+}
+
+fn describe_problems(problems: &[String]) -> String {
     if problems.is_empty() {
-        out.push_str("Problems: none found\n");
-    } else {
-        out.push_str("Problems:\n");
-        for problem in &problems {
-            out.push_str(&format!("  - {}\n", clean(problem)));
-        }
+        return "Problems: none found\n".into();
     }
-    reporter.data(out.trim_end());
-    Ok(())
+    let mut out = "Problems:\n".to_string();
+    for problem in problems {
+        out.push_str(&format!("  - {}\n", clean(problem)));
+    }
+    out
 }
 
 fn describe(holding: &Holding) -> String {
@@ -166,6 +204,24 @@ fn conflicts(found: &[Source], problems: &mut Vec<String>) {
                 .into(),
         );
     }
+}
+
+/// This job's own setups: active ones are not a problem, cleanup at the end
+/// of the job undoes them.
+fn describe_pending(pending: &journal::Pending) -> String {
+    let mut out = String::new();
+    for target in &pending.active {
+        out.push_str(&format!(
+            "This job has set up {}; `magento-auth cleanup` at the end of the job undoes it\n",
+            clean(&target.display().to_string())
+        ));
+    }
+    for name in &pending.exported {
+        out.push_str(&format!(
+            "This job exported {name} to its later steps; `magento-auth cleanup` resets it\n"
+        ));
+    }
+    out
 }
 
 /// Composer's path and version, and what that version means for secrets.

@@ -2,12 +2,15 @@
 //! setups it holds and the variables it exported, under the state
 //! directory's lock.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::dir::Dir;
+use super::dir::{Dir, read_path};
+use super::ledger::Ledger;
+use super::limits::MAX_RECORD_BYTES;
+use super::liveness::{self, Liveness};
 use super::site::{Job, file_name, parent_of};
 use super::state::{self, EnvEntry, State};
 use super::undo::release_entry;
@@ -113,12 +116,38 @@ pub(crate) fn record_export(
     Ok(())
 }
 
-/// How many setups the job's state records (for doctor), without a lock.
-pub(crate) fn pending(state_path: &Path) -> Result<usize> {
+/// What a job's state records, for doctor: the files whose setup is still
+/// held by a running job, and those whose job has died (or cannot be
+/// checked). Read without a lock; changes nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    pub active: Vec<PathBuf>,
+    pub stale: Vec<PathBuf>,
+    /// Variables exported to later steps (GitHub `env` mode).
+    pub exported: Vec<String>,
+}
+
+pub(crate) fn pending(state_path: &Path) -> Result<Pending> {
     let path = std::path::absolute(state_path)?;
     let Some(opened) = Dir::open(&parent_of(&path), "the state directory", false)? else {
-        return Ok(0);
+        return Ok(Pending::default());
     };
     let state = State::load(&opened.dir, &file_name(&path)?)?;
-    Ok(state.files.len() + state.env.len())
+    let mut pending = Pending {
+        exported: state.env.iter().map(|e| e.name.clone()).collect(),
+        ..Pending::default()
+    };
+    for entry in state.files {
+        let anchor = read_path(&entry.ledger, MAX_RECORD_BYTES)
+            .ok()
+            .flatten()
+            .and_then(|found| Ledger::parse(&found.bytes).ok())
+            .and_then(|ledger| ledger.holders.into_iter().find(|h| h.id == entry.id))
+            .map(|holder| holder.anchor);
+        match anchor.map(|a| liveness::check(a.as_ref())) {
+            Some(Liveness::Alive) => pending.active.push(entry.target),
+            _ => pending.stale.push(entry.target),
+        }
+    }
+    Ok(pending)
 }

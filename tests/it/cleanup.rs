@@ -382,3 +382,27 @@ fn local_runs_in_two_projects_keep_separate_state() {
     assert!(!b.join("auth.json").exists());
     world.assert_no_secret_in_files();
 }
+
+/// After `eval "$(setup --mode env)"` there is nothing on disk: cleanup says
+/// to unset COMPOSER_AUTH, not that setup did not run (issue 13, item 8).
+#[test]
+fn cleanup_after_env_mode_says_to_unset_composer_auth() {
+    let mut world = World::new();
+    let out = world.run_secret_stdout(&["setup", "--no-check", "--mode", "env"]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let value = out
+        .stdout
+        .trim()
+        .strip_prefix("export COMPOSER_AUTH='")
+        .and_then(|v| v.strip_suffix('\''))
+        .unwrap()
+        .to_string();
+    world.set("COMPOSER_AUTH", value);
+    let out = world.run_secret_stdout(&["cleanup"]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stderr.contains("unset COMPOSER_AUTH") && !out.stderr.contains("setup did not run"),
+        "{out:#?}"
+    );
+    assert!(world.all_files().is_empty(), "nothing on disk");
+}

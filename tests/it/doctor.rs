@@ -45,9 +45,13 @@ fn lists_sources_in_order_and_names_the_winner() {
         "username {}…(32 chars), password …(32 chars)",
         &PUBLIC[..4]
     )));
+    // Between setup and cleanup the job's own setup is live: said as such,
+    // not as a killed job's (issue 13, item 8).
     assert!(
-        out.stdout.contains("not cleaned up"),
-        "stale state is a problem:\n{}",
+        out.stdout.contains(&format!(
+            "This job has set up {home_auth}; `magento-auth cleanup` at the end of the job undoes it"
+        )) && !out.stdout.contains("killed job"),
+        "a live setup is not a problem:\n{}",
         out.stdout
     );
 
@@ -169,4 +173,32 @@ fn names_the_composer_binary_and_its_version() {
         out.stdout
     );
     assert!(out.stdout.contains("Problems:"), "{}", out.stdout);
+}
+
+/// A setup recorded in this job's state whose process is gone (the shell
+/// that ran it ended without a cleanup) is a problem, said as such.
+#[test]
+fn a_setup_whose_job_ended_is_a_problem() {
+    let world = World::new();
+    let mut shell = std::process::Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(format!("'{BIN}' setup --no-check"))
+        .env_clear()
+        .current_dir(&world.project)
+        .envs(world.vars.iter().map(|(n, v)| (n, v)));
+    let out = Outcome::from_output(shell.output().unwrap());
+    assert_eq!(out.code, 0, "{out:#?}");
+    let out = world.run(&["doctor"]).ok();
+    let problems = &out.stdout[out.stdout.find("Problems:").unwrap()..];
+    assert!(
+        problems.contains("whose job is no longer running (a killed job?)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("This job has set up"),
+        "{}",
+        out.stdout
+    );
 }

@@ -84,7 +84,11 @@ fn a_command_that_is_not_executable_is_126_and_writes_nothing() {
     let mut world = World::new();
     let bin = world.root.join("bin");
     fs::create_dir(&bin).unwrap();
-    write_mode(&bin.join("not-runnable-xyz"), b"#!/bin/sh\necho ran\n", 0o644);
+    write_mode(
+        &bin.join("not-runnable-xyz"),
+        b"#!/bin/sh\necho ran\n",
+        0o644,
+    );
     let path = format!(
         "{}:{}",
         bin.display(),
