@@ -10,7 +10,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { Job, binarySupportsGithub, canaryKeys, realBinary, secretForms } = require('./harness');
+const { binarySupportsGithub, canaryKeys, realBinary, secretForms, withJob } = require('./harness');
 
 const binary = realBinary();
 const unix = process.platform !== 'win32';
@@ -22,17 +22,6 @@ const forms = secretForms(keys);
 test('the binary under test exists', () => {
   assert.ok(binary, noBinary);
 });
-
-function withJob(fn) {
-  return async () => {
-    const job = new Job();
-    try {
-      await fn(job);
-    } finally {
-      job.cleanup();
-    }
-  };
-}
 
 const keyInputs = { 'public-key': keys.pub, 'private-key': keys.priv, check: 'false', binary };
 

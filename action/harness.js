@@ -4,11 +4,14 @@
 // real node, and parses what they wrote with the runner's rules.
 
 const childProcess = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+
+// The runner's INPUT_ names, as the launcher reads them, and the launcher's hash:
+// one definition each for the launcher and its tests.
+const { inputVariable, sha256 } = require('./launcher');
 
 const ACTION_DIR = path.resolve(__dirname, '..');
 const REPO_DIR = ACTION_DIR;
@@ -65,11 +68,6 @@ function toObject(pairs) {
   const out = {};
   for (const [name, value] of pairs) out[name] = value;
   return out;
-}
-
-/** The runner's INPUT_ name: upper case, spaces to `_`, hyphens kept. */
-function inputVariable(name) {
-  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
 /** Input names and defaults from action.yml (its inputs are kept one line each). */
@@ -255,6 +253,18 @@ class Job {
   }
 }
 
+/** A test body that gets a fresh Job and always removes it afterwards. */
+function withJob(fn) {
+  return async () => {
+    const job = new Job();
+    try {
+      await fn(job);
+    } finally {
+      job.cleanup();
+    }
+  };
+}
+
 /** Canary keys: 32 letters and digits, distinct, easy to find anywhere. */
 function canaryKeys() {
   const pub = `CANARYpub${'0'.repeat(19)}aaaa`;
@@ -361,10 +371,6 @@ async function releaseServer(files) {
   };
 }
 
-function sha256(bytes) {
-  return crypto.createHash('sha256').update(bytes).digest('hex');
-}
-
 module.exports = {
   ACTION_DIR,
   copyAction,
@@ -380,4 +386,5 @@ module.exports = {
   releaseServer,
   secretForms,
   sha256,
+  withJob,
 };

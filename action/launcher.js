@@ -14,8 +14,6 @@ const path = require('node:path');
 const ACTION_DIR = path.resolve(__dirname, '..');
 const TOOL = 'magento-auth';
 const EXE = process.platform === 'win32' ? `${TOOL}.exe` : TOOL;
-// Lets the tests serve releases from a local server; honoured for loopback only.
-const TEST_RELEASE_BASE = 'MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE';
 const DOWNLOAD_TIMEOUT_MS = 120 * 1000;
 const MAX_REDIRECTS = 5;
 
@@ -287,14 +285,6 @@ function keepInToolCache(env, version, bytes) {
 }
 
 function releaseBase(env) {
-  const override = env[TEST_RELEASE_BASE];
-  if (override) {
-    const url = new URL(override);
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-      throw new LaunchError(`${TEST_RELEASE_BASE} may only point at a loopback address`);
-    }
-    return override.replace(/\/+$/, '');
-  }
   // Empty when the action is used from a local path (`uses: ./`): no release to
   // download from, so the binary is built from the checkout.
   const repository = env.GITHUB_ACTION_REPOSITORY;
@@ -303,15 +293,35 @@ function releaseBase(env) {
   return `${server}/${repository}/releases/download`;
 }
 
+// The one test hook: the tests serve releases from a server of their own, on a
+// loopback address and over plain http. Only `fromRelease` consults it; with the
+// variable unset, nothing below differs from what runs on a runner.
+const TEST_RELEASE_BASE = 'MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 function isLoopback(url) {
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  return LOOPBACK.has(url.hostname);
 }
 
-/** GET `url` into memory, following a few redirects; https only (http for loopback). */
-function download(url, redirects = 0) {
+/** The tests' release base, or null when the variable is unset. */
+function testReleaseBase(env) {
+  const override = env[TEST_RELEASE_BASE];
+  if (!override) return null;
+  if (!isLoopback(new URL(override))) {
+    throw new LaunchError(`${TEST_RELEASE_BASE} may only point at a loopback address`);
+  }
+  return override.replace(/\/+$/, '');
+}
+
+/**
+ * GET `url` into memory, following a few redirects; https only, unless
+ * `loopbackHttp` (the test hook) lets plain http through to a loopback address.
+ */
+function download(url, loopbackHttp, redirects = 0) {
   return new Promise((resolve, reject) => {
     const parsed = new URL(url);
-    const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' && isLoopback(parsed) ? http : null;
+    const plain = loopbackHttp && parsed.protocol === 'http:' && isLoopback(parsed);
+    const client = parsed.protocol === 'https:' ? https : plain ? http : null;
     if (!client) {
       reject(new LaunchError(`refusing to download from ${parsed.origin}: not https`));
       return;
@@ -324,7 +334,7 @@ function download(url, redirects = 0) {
           reject(new LaunchError(`too many redirects downloading ${url}`));
           return;
         }
-        resolve(download(new URL(response.headers.location, parsed).toString(), redirects + 1));
+        resolve(download(new URL(response.headers.location, parsed).toString(), loopbackHttp, redirects + 1));
         return;
       }
       if (status !== 200) {
@@ -356,12 +366,13 @@ function download(url, redirects = 0) {
  * downloaded is ever run unverified.
  */
 async function fromRelease(env, version, expected, target) {
-  const base = releaseBase(env);
+  const testBase = testReleaseBase(env);
+  const base = testBase || releaseBase(env);
   if (!base) return null;
   const url = `${base}/v${version}/${assetName(target)}`;
   let bytes;
   try {
-    bytes = await download(url);
+    bytes = await download(url, testBase !== null);
   } catch (error) {
     command('warning', `could not download ${url} (${error.message}); building from source instead`);
     return null;
@@ -398,15 +409,20 @@ function fromCargo(env, actionDir) {
   return built.bytes;
 }
 
+/** The file the `binary` input names, resolved as the runner resolves paths; else null. */
+function explicitBinary(env) {
+  const explicit = getInput(env, 'binary');
+  return explicit ? path.resolve(env.GITHUB_WORKSPACE || process.cwd(), explicit) : null;
+}
+
 /**
  * The binary, in order: the `binary` input, run where it is; else a private copy
  * of the first of: the tool cache's entry, a release download (both only when
  * they match the table), a build of the action's own checkout.
  */
 async function findBinary(env, actionDir = ACTION_DIR) {
-  const explicit = getInput(env, 'binary');
-  if (explicit) {
-    const binary = path.resolve(env.GITHUB_WORKSPACE || process.cwd(), explicit);
+  const binary = explicitBinary(env);
+  if (binary) {
     if (!isFile(binary)) throw new LaunchError(`the binary input names ${binary}, which is not a file`);
     return binary;
   }
@@ -446,11 +462,10 @@ function run(binary, args, env) {
 }
 
 function fail(error) {
-  if (error instanceof LaunchError) {
-    command('error', error.message);
-    return 1;
-  }
-  command('error', `the magento-auth launcher failed: ${error && error.message}`);
+  // A LaunchError's message is for the user as it is; anything else is a bug here.
+  const message =
+    error instanceof LaunchError ? error.message : `the magento-auth launcher failed: ${error && error.message}`;
+  command('error', message);
   return 1;
 }
 
@@ -468,9 +483,7 @@ async function main(env = process.env) {
 
 async function post(env = process.env) {
   try {
-    const explicit = getInput(env, 'binary');
-    const binary =
-      env.STATE_binary || (explicit && path.resolve(env.GITHUB_WORKSPACE || process.cwd(), explicit));
+    const binary = env.STATE_binary || explicitBinary(env);
     if (!binary) {
       console.log('magento-auth never ran in this job: nothing to clean up');
       return 0;
@@ -495,4 +508,5 @@ module.exports = {
   post,
   releaseTarget,
   setupVariables,
+  sha256,
 };

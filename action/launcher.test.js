@@ -4,13 +4,14 @@
 // real binary.
 
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { test } = require('node:test');
 
+const harness = require('./harness');
+const launcher = require('./launcher');
+
 const {
-  Job,
   actionInputs,
   actionRuns,
   canaryKeys,
@@ -18,22 +19,13 @@ const {
   fakeProgram,
   parseFileCommands,
   releaseServer,
-} = require('./harness');
-const { releaseTarget, assetName } = require('./launcher');
+  sha256,
+  withJob,
+} = harness;
+const { releaseTarget, assetName } = launcher;
 
 const unix = process.platform !== 'win32';
 const target = releaseTarget();
-
-function withJob(options, fn) {
-  return async () => {
-    const job = new Job(options);
-    try {
-      await fn(job);
-    } finally {
-      job.cleanup();
-    }
-  };
-}
 
 test('parseFileCommands follows the runner: NAME=VALUE, heredocs, and what it refuses', () => {
   const text = ['A=1=2', 'B<<EOF', 'line one', 'C=not a variable', 'EOF', '', 'D<<X', 'X', 'E<=x', ''].join('\n');
@@ -46,6 +38,12 @@ test('parseFileCommands follows the runner: NAME=VALUE, heredocs, and what it re
   assert.throws(() => parseFileCommands('F<<EOF\nno end\n'), /delimiter not found/);
   assert.throws(() => parseFileCommands('just text\n'), /invalid/);
   assert.throws(() => parseFileCommands('<<EOF\nx\nEOF\n'), /invalid/);
+});
+
+test('the harness forms INPUT_ names with the launcher\'s own inputVariable, as the runner does', () => {
+  assert.equal(harness.inputVariable, launcher.inputVariable, 'one definition, shared');
+  assert.equal(launcher.inputVariable('working-directory'), 'INPUT_WORKING-DIRECTORY');
+  assert.equal(launcher.inputVariable('some input'), 'INPUT_SOME_INPUT');
 });
 
 test('action.yml: node24 with main, post and post-if always(); inputs and outputs documented', () => {
@@ -75,7 +73,7 @@ test('action.yml: node24 with main, post and post-if always(); inputs and output
 test(
   'inputs reach the binary only as environment variables, and post runs cleanup without keys',
   { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const fake = fakeProgram(job.root, 'magento-auth');
     const keys = canaryKeys();
     const main = await job.run('main', {
@@ -125,7 +123,7 @@ test(
 test(
   'check: warn and true map to the binary options; empty inputs set nothing',
   { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const fake = fakeProgram(job.root, 'magento-auth');
     assert.equal((await job.run('main', { check: 'warn', binary: fake.file })).status, 0);
     assert.equal((await job.run('main', { check: 'true', mode: '', 'on-missing': '', binary: fake.file })).status, 0);
@@ -151,7 +149,7 @@ test(
 test(
   'an invalid check value fails before the binary runs',
   { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const fake = fakeProgram(job.root, 'magento-auth');
     const main = await job.run('main', { check: 'maybe', binary: fake.file });
     assert.equal(main.status, 1);
@@ -163,7 +161,7 @@ test(
 test(
   'main saves the binary in GITHUB_STATE as a heredoc with a fresh delimiter; exit codes are the binary\'s',
   { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const fake = fakeProgram(job.root, 'magento-auth');
     const first = await job.run('main', { binary: fake.file, check: 'false' }, { FAKE_EXIT: '5' });
     const second = await job.run('main', { binary: fake.file, check: 'false' });
@@ -183,7 +181,7 @@ test(
 
 test(
   'post with nothing from main runs nothing and succeeds',
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const post = await job.run('post');
     assert.equal(post.status, 0, post.stdout + post.stderr);
     assert.match(post.stdout, /nothing to clean up/);
@@ -192,7 +190,7 @@ test(
 
 test(
   'a binary input that is not a file fails main clearly; post is harmless',
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const missing = path.join(job.root, 'no-such-binary');
     const main = await job.run('main', { binary: missing });
     assert.equal(main.status, 1);
@@ -206,10 +204,10 @@ test(
 test(
   'a release download is checked against the table, run, and kept in the tool cache',
   { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
     const bytes = fs.readFileSync(staged.file);
-    const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+    const sha = sha256(bytes);
     const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: bytes });
     try {
       job.actionDir = copyAction(job.mkdir('action-copy'), {
@@ -241,7 +239,7 @@ test(
 test(
   'a checksum mismatch refuses the download before anything runs',
   { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
     const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: fs.readFileSync(staged.file) });
     const bin = job.mkdir('bin');
@@ -277,7 +275,7 @@ test(
 test(
   'an empty checksum table means no download: cargo build --release --locked in the action directory, without the keys',
   { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const server = await releaseServer({});
     const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
     const bin = job.mkdir('bin');
@@ -320,9 +318,22 @@ test(
 );
 
 test(
+  'an unexpected failure (a checksum table that is not JSON) is an ::error:: naming the launcher, exit 1, and nothing runs',
+  withJob(async (job) => {
+    job.actionDir = copyAction(job.mkdir('action-copy'), { default: null, versions: {} });
+    fs.writeFileSync(path.join(job.actionDir, 'action', 'checksums.json'), '{ not json');
+    const main = await job.run('main', { check: 'false' });
+    assert.equal(main.status, 1, main.stdout + main.stderr);
+    assert.match(main.stdout, /^::error::the magento-auth launcher failed: /m);
+    assert.deepEqual(main.state, {});
+    assert.deepEqual(fs.readdirSync(job.runnerTemp), []);
+  }),
+);
+
+test(
   'the test-only release base is refused unless it is a loopback address',
   { skip: !target && 'no release target for this platform' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     job.actionDir = copyAction(job.mkdir('action-copy'), {
       default: '9.9.9',
       versions: { '9.9.9': { [target]: '0'.repeat(64) } },
@@ -338,9 +349,45 @@ test(
 );
 
 test(
+  'without the test hook a release comes over https only: a plain-http server on a loopback address is not used',
+  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
+  withJob(async (job) => {
+    const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
+    const bytes = fs.readFileSync(staged.file);
+    const sha = sha256(bytes);
+    const asset = `/example/magento-auth/releases/download/v9.9.9/${assetName(target)}`;
+    const server = await releaseServer({ [asset]: bytes });
+    const bin = job.mkdir('bin');
+    const cargo = fakeProgram(bin, 'cargo', { produce: { from: staged.file, name: 'magento-auth' } });
+    try {
+      job.actionDir = copyAction(job.mkdir('action-copy'), {
+        default: '9.9.9',
+        versions: { '9.9.9': { [target]: sha } },
+      });
+      const main = await job.run(
+        'main',
+        { check: 'false' },
+        {
+          GITHUB_ACTION_REPOSITORY: 'example/magento-auth',
+          GITHUB_SERVER_URL: server.base,
+          PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+        },
+      );
+      assert.equal(main.status, 0, main.stdout + main.stderr);
+      assert.match(main.stdout, /^::warning::could not download http:\/\/127\.0\.0\.1:\d+\/.* \(refusing to download from .*: not https\)/m);
+      assert.deepEqual(server.requests, [], 'nothing was asked of the plain-http server');
+      assert.equal(cargo.calls().length, 1, 'built from source instead');
+      assert.deepEqual(fs.readdirSync(job.toolCache), []);
+    } finally {
+      await server.close();
+    }
+  }),
+);
+
+test(
   'scripts/update-checksums puts a release\'s SHA256SUMS into the table and refuses an incomplete one',
   { skip: !unix && 'runs the script through its shebang' },
-  withJob({}, async (job) => {
+  withJob(async (job) => {
     const { spawnSync } = require('node:child_process');
     const script = path.join(__dirname, '..', 'scripts', 'update-checksums');
     const table = path.join(job.root, 'checksums.json');

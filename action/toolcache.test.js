@@ -10,24 +10,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { Job, canaryKeys, copyAction, fakeProgram, releaseServer, sha256 } = require('./harness');
+const { canaryKeys, copyAction, fakeProgram, releaseServer, sha256, withJob } = require('./harness');
 const { assetName, releaseTarget } = require('./launcher');
 
 const unix = process.platform !== 'win32';
 const target = releaseTarget();
 const needs = (!unix || !target) && 'needs a release target and shebang scripts';
 const root = unix && process.getuid() === 0;
-
-function withJob(fn) {
-  return async () => {
-    const job = new Job();
-    try {
-      await fn(job);
-    } finally {
-      job.cleanup();
-    }
-  };
-}
 
 function cachePath(job, version) {
   return path.join(job.toolCache, 'magento-auth', version, process.arch, 'magento-auth');
