@@ -305,13 +305,14 @@ fn percent_encode(text: &str, lowercase: bool) -> String {
 
 /// Only the host of a redirect target: its path or query could hold anything.
 fn location_host(location: &str) -> String {
-    match location.split_once("://") {
-        Some((_, rest)) => {
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            format!("host {host}")
-        }
-        None => "a path on the same host".into(),
+    match location.parse::<ureq::http::Uri>() {
+        Ok(uri) => match (uri.host(), uri.port_u16()) {
+            (Some(host), Some(port)) => format!("host {host}:{port}"),
+            (Some(host), None) => format!("host {host}"),
+            (None, _) => "a path on the same host".into(),
+        },
+        Err(_) if location.contains("://") => "an address that is not a valid URL".into(),
+        Err(_) => "a path on the same host".into(),
     }
 }
 

@@ -5,9 +5,10 @@
 use anyhow::Result;
 
 use super::classify::{self, Context, Status};
-use super::http::{BasicAuth, Client, Url};
+use super::http::{BasicAuth, Client};
 use super::{CheckReport, trust};
 use crate::cli::CheckCommandArgs;
+use crate::composer::repo_url::{RepoUrl, UrlError};
 use crate::exit::Failure;
 use crate::report::Reporter;
 use crate::secret::Secret;
@@ -18,20 +19,19 @@ const TOKEN: &str = "MAGENTO_DOWNLOAD_TOKEN";
 
 /// The URL the pair is checked against, refused (before anything is sent,
 /// and without echoing it) when it is not https or carries credentials.
-pub fn validate_url(args: &CheckCommandArgs) -> Result<Url, Failure> {
+pub fn validate_url(args: &CheckCommandArgs) -> Result<RepoUrl, Failure> {
     let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
-    if super::has_userinfo(url_text) {
-        return Err(
-            Failure::bad_input("the download token URL carries credentials (user:pass@)")
-                .with_hint(
-                    "give the URL without them; the pair comes from MAGENTO_MAGEID and \
+    match RepoUrl::absolute(url_text) {
+        Ok(url) if url.may_carry_credentials() => Ok(url),
+        Err(UrlError::Credentials) => Err(Failure::bad_input(
+            "the download token URL carries credentials (user:pass@)",
+        )
+        .with_hint(
+            "give the URL without them; the pair comes from MAGENTO_MAGEID and \
              MAGENTO_DOWNLOAD_TOKEN",
-                ),
-        );
+        )),
+        _ => Err(Failure::bad_input("the download token URL must be https")),
     }
-    Url::parse(url_text)
-        .filter(|u| u.scheme == "https" || u.is_loopback())
-        .ok_or_else(|| Failure::bad_input("the download token URL must be https"))
 }
 
 /// Check the pair and fold the outcome into `report`.
@@ -73,7 +73,7 @@ pub fn check(
             return Ok(());
         }
     };
-    let auth = BasicAuth::new(url.authority.clone(), &mageid, &token);
+    let auth = BasicAuth::new(url.auth_host(), &mageid, &token);
     let result = client.get(&url, Some(&auth));
     report.attempts += client.attempts;
     report.duration_ms += u64::try_from(client.elapsed().as_millis()).unwrap_or(0);

@@ -11,27 +11,21 @@ use sha2::{Digest, Sha256};
 use super::classify::{Status, Verdict};
 use super::http::Reply;
 use super::listing::listed;
+use crate::composer::repo_url::{RepoUrl, UrlError};
 
 /// How entitlement requests are made, so the logic can be tested alone.
 pub trait Fetch {
     /// GET `url`: any HTTP answer, or the verdict on a request that failed.
-    fn get(&mut self, url: &str) -> Result<Reply, Verdict>;
+    fn get(&mut self, url: &RepoUrl) -> Result<Reply, Verdict>;
     /// The verdict on an HTTP answer that is not the one wanted.
-    fn refuse(&self, url: &str, reply: &Reply) -> Verdict;
-}
-
-/// Where the repository is: `base` is its URL (no trailing slash), `origin`
-/// its `scheme://host[:port]`.
-pub struct Location<'a> {
-    pub base: &'a str,
-    pub origin: &'a str,
+    fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Verdict;
 }
 
 /// Each name with whether the keys can see it.
 pub fn visibility(
     doc: &Map<String, Value>,
     names: &[String],
-    at: &Location,
+    at: &RepoUrl,
     fetch: &mut dyn Fetch,
 ) -> Result<Vec<(String, bool)>, Verdict> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -64,7 +58,7 @@ pub fn visibility(
             continue;
         }
         if let Some(template) = metadata_url {
-            let url = canonical(at, &template.replace("%package%", name));
+            let url = link(at, &template.replace("%package%", name))?;
             let reply = fetch.get(&url)?;
             match reply.status {
                 200 if has_versions(&reply.body, name) => {
@@ -112,7 +106,7 @@ fn has_versions(body: &[u8], name: &str) -> bool {
 fn providers(
     doc: &Map<String, Value>,
     wanted: &mut Vec<String>,
-    at: &Location,
+    at: &RepoUrl,
     fetch: &mut dyn Fetch,
     seen: &mut BTreeSet<String>,
 ) -> Result<(), Verdict> {
@@ -141,11 +135,10 @@ fn providers(
             None => path.clone(),
         };
         // Composer requests `$` as %24.
-        let url = format!(
-            "{}/{}",
-            at.base,
-            file.trim_start_matches('/').replace('$', "%24")
-        );
+        let url = link(
+            at,
+            file.trim_start_matches('/').replace('$', "%24").as_str(),
+        )?;
         let reply = fetch.get(&url)?;
         if reply.status != 200 {
             return Err(fetch.refuse(&url, &reply));
@@ -156,7 +149,8 @@ fn providers(
                 return Err(Verdict {
                     status: Status::Unreachable,
                     message: format!(
-                        "{url} does not match the sha256 that packages.json gives for it"
+                        "{} does not match the sha256 that packages.json gives for it",
+                        url.shown()
                     ),
                     hint: Some(
                         "a cache or proxy between the job and the repository served a stale or \
@@ -171,7 +165,7 @@ fn providers(
             None => {
                 return Err(Verdict {
                     status: Status::Unreachable,
-                    message: format!("{url} is not a Composer provider file"),
+                    message: format!("{} is not a Composer provider file", url.shown()),
                     hint: Some("check --repo-url, and any proxy in between".into()),
                 });
             }
@@ -180,15 +174,30 @@ fn providers(
     Ok(())
 }
 
-/// A URL from packages.json as Composer resolves it: absolute as it is, one
-/// starting with `/` on the repository's origin, others below its URL.
-fn canonical(at: &Location, url: &str) -> String {
-    if url.contains("://") {
-        url.to_string()
-    } else if url.starts_with('/') {
-        format!("{}{url}", at.origin)
-    } else {
-        format!("{}/{url}", at.base)
+/// A URL from packages.json, resolved against the repository's (see
+/// [`RepoUrl::join`]), if credentials may follow it there.
+fn link(at: &RepoUrl, reference: &str) -> Result<RepoUrl, Verdict> {
+    let refused = |message: String, hint: Option<&str>| Verdict {
+        status: Status::Unreachable,
+        message,
+        hint: hint.map(str::to_string),
+    };
+    match at.join(reference) {
+        Ok(url) if url.may_carry_credentials() => Ok(url),
+        Ok(url) => Err(refused(
+            format!("packages.json points to plain http on host {}", url.host()),
+            Some("the repository must be served over https"),
+        )),
+        Err(UrlError::Credentials) => Err(refused(
+            "packages.json points to a URL that carries credentials (user:pass@); they are not \
+             followed"
+                .into(),
+            None,
+        )),
+        Err(_) => Err(refused(
+            format!("packages.json points to {reference}, which is not an http(s) URL"),
+            None,
+        )),
     }
 }
 
@@ -239,30 +248,30 @@ mod tests {
     }
 
     impl Fetch for Fake {
-        fn get(&mut self, url: &str) -> Result<Reply, Verdict> {
-            self.asked.push(url.to_string());
-            let (status, body) = self.files.get(url).cloned().unwrap_or((404, String::new()));
+        fn get(&mut self, url: &RepoUrl) -> Result<Reply, Verdict> {
+            let url = url.uri().to_string();
+            self.asked.push(url.clone());
+            let (status, body) = self
+                .files
+                .get(&url)
+                .cloned()
+                .unwrap_or((404, String::new()));
             Ok(Reply {
                 status,
                 body: body.into_bytes(),
                 ..Reply::default()
             })
         }
-        fn refuse(&self, url: &str, reply: &Reply) -> Verdict {
+        fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Verdict {
             Verdict {
                 status: Status::Unreachable,
-                message: format!("{url} {}", reply.status),
+                message: format!("{} {}", url.shown(), reply.status),
                 hint: None,
             }
         }
     }
 
     type Outcome = Result<Vec<(String, bool)>, Verdict>;
-
-    const AT: Location = Location {
-        base: "https://r.test/sub",
-        origin: "https://r.test",
-    };
 
     fn run(doc: &str, files: &[(&str, u16, &str)], names: &[&str]) -> (Outcome, Vec<String>) {
         let doc: Map<String, Value> = serde_json::from_str(doc).unwrap();
@@ -274,7 +283,8 @@ mod tests {
             asked: Vec::new(),
         };
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let out = visibility(&doc, &names, &AT, &mut fake);
+        let at = RepoUrl::parse("https://r.test/sub").unwrap();
+        let out = visibility(&doc, &names, &at, &mut fake);
         (out, fake.asked)
     }
 

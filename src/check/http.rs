@@ -13,6 +13,7 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 use super::noproxy::{self, NoProxy};
 use super::trust::Roots;
+use crate::composer::repo_url::RepoUrl;
 use crate::secret::Secret;
 
 /// The largest body read; repository documents are far smaller.
@@ -150,11 +151,11 @@ impl Client {
         self.started.elapsed()
     }
 
-    /// The proxy a request to `host:port` goes through, for messages.
-    pub fn proxy_for(&self, url: &Url) -> Option<&str> {
+    /// The proxy a request to `url` goes through, for messages.
+    pub fn proxy_for(&self, url: &RepoUrl) -> Option<&str> {
         match &self.proxied {
             Some((_, shown))
-                if url.scheme == "https" && !self.no_proxy.bypasses(&url.host, url.port) =>
+                if url.is_https() && !self.no_proxy.bypasses(url.host(), url.port()) =>
             {
                 Some(shown)
             }
@@ -164,7 +165,7 @@ impl Client {
 
     /// GET `url`, retrying connection errors, 429 and 5xx within the deadline.
     /// `auth` is sent only when `url` is on its authority.
-    pub fn get(&mut self, url: &Url, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
+    pub fn get(&mut self, url: &RepoUrl, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -193,7 +194,7 @@ impl Client {
         }
     }
 
-    fn get_once(&mut self, url: &Url, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
+    fn get_once(&mut self, url: &RepoUrl, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(NetError {
@@ -208,7 +209,7 @@ impl Client {
             _ => &self.direct,
         };
         let mut request = agent
-            .get(&url.full)
+            .get(url.uri().clone())
             .header("Accept", "application/json")
             .config()
             .timeout_global(Some(remaining))
@@ -216,7 +217,7 @@ impl Client {
             .timeout_connect(Some(remaining.min(CONNECT_TIMEOUT)))
             .build();
         if let Some(auth) = auth
-            && auth.authority.eq_ignore_ascii_case(&url.authority)
+            && auth.authority.eq_ignore_ascii_case(&url.auth_host())
         {
             request = request.header("Authorization", auth.header.expose());
         }
@@ -243,7 +244,7 @@ impl Client {
                 kind: NetKind::TooLarge,
                 detail: format!(
                     "the response to {} is larger than {} MiB",
-                    url.path_for_messages(),
+                    url.shown(),
                     BODY_CAP / 1024 / 1024
                 ),
             });
@@ -437,65 +438,6 @@ fn tls_detail(err: &rustls::Error) -> String {
     }
 }
 
-/// A URL the check requests, with the parts it decides by.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Url {
-    pub full: String,
-    pub scheme: String,
-    pub host: String,
-    pub port: u16,
-    /// `host[:port]` as Composer keys credentials (port only when not default).
-    pub authority: String,
-}
-
-impl Url {
-    /// Parse an absolute http(s) URL without credentials.
-    pub fn parse(full: &str) -> Option<Self> {
-        let (scheme, rest) = full.split_once("://")?;
-        let scheme = scheme.to_ascii_lowercase();
-        let default = match scheme.as_str() {
-            "https" => 443,
-            "http" => 80,
-            _ => return None,
-        };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = &rest[..end];
-        if authority.is_empty() || authority.contains('@') {
-            return None;
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !p.contains(']') => (h, Some(p.parse::<u16>().ok()?)),
-            _ => (authority, None),
-        };
-        let port = port.unwrap_or(default);
-        let authority = if port == default {
-            host.to_string()
-        } else {
-            format!("{host}:{port}")
-        };
-        Some(Url {
-            full: full.to_string(),
-            scheme,
-            host: host.to_ascii_lowercase(),
-            port,
-            authority: authority.to_ascii_lowercase(),
-        })
-    }
-
-    /// The URL without its query, for messages.
-    pub fn path_for_messages(&self) -> &str {
-        self.full.split(['?', '#']).next().unwrap_or(&self.full)
-    }
-
-    pub fn is_loopback(&self) -> bool {
-        let host = self.host.trim_start_matches('[').trim_end_matches(']');
-        host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    }
-}
-
 #[cfg(test)]
 mod tests {
 
@@ -562,20 +504,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn urls_and_their_authorities() {
-        let url = Url::parse("https://repo.magento.com/packages.json").unwrap();
-        assert_eq!(url.authority, "repo.magento.com");
-        assert_eq!(url.port, 443);
-        let url = Url::parse("https://127.0.0.1:8443/p/a%24b.json").unwrap();
-        assert_eq!(url.authority, "127.0.0.1:8443");
-        let url = Url::parse("http://[::1]:80/x").unwrap();
-        assert_eq!(url.authority, "[::1]");
-        assert!(url.is_loopback());
-        assert!(Url::parse("https://u:p@host/").is_none());
-        assert!(Url::parse("ftp://host/").is_none());
-    }
 
     #[test]
     fn proxy_credentials_are_never_shown() {

@@ -24,7 +24,7 @@ use crate::exit::Failure;
 use crate::keys::Keys;
 use crate::report::Reporter;
 use classify::{Context, NOT_ENTITLED_HINT, Status, Verdict};
-use http::{BasicAuth, Client, Reply, Url};
+use http::{BasicAuth, Client, Reply};
 
 /// What a check found, as `--json` prints it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,13 +178,15 @@ fn probe(
     names: &[String],
     report: &mut CheckReport,
 ) -> Result<(), Verdict> {
-    let full = format!("{}/packages.json", repo.base());
-    let url = Url::parse(&full).ok_or_else(|| Verdict {
+    let url = repo.join("packages.json").map_err(|_| Verdict {
         status: Status::Unreachable,
-        message: format!("{full} is not a URL magento-auth can request"),
+        message: format!(
+            "{} has no packages.json magento-auth can request",
+            repo.base()
+        ),
         hint: Some("check --repo-url".into()),
     })?;
-    if url.scheme == "http" && !url.is_loopback() {
+    if !url.may_carry_credentials() {
         // RepoUrl::parse refuses this already; never send keys in the clear.
         return Err(Verdict {
             status: Status::Unreachable,
@@ -192,7 +194,8 @@ fn probe(
             hint: Some("use https".into()),
         });
     }
-    let auth = BasicAuth::new(url.authority.clone(), &keys.public, &keys.private);
+    let full = url.shown();
+    let auth = BasicAuth::new(url.auth_host(), &keys.public, &keys.private);
     let redact = [keys.public.expose(), keys.private.expose()];
     let result = client.get(&url, Some(&auth));
     let proxy = client.proxy_for(&url).map(str::to_string);
@@ -214,20 +217,12 @@ fn probe(
     let repository = repo.base();
     let mut ok_message = format!("{repository} accepted the keys (HTTP 200)");
     if !names.is_empty() {
-        let origin = match url.port {
-            p if p == default_port(&url.scheme) => format!("{}://{}", url.scheme, url.host),
-            p => format!("{}://{}:{p}", url.scheme, url.host),
-        };
-        let at = entitlement::Location {
-            base: &repository,
-            origin: &origin,
-        };
         let mut fetch = Fetcher {
             client,
             auth: &auth,
             redact: &redact,
         };
-        report.packages = entitlement::visibility(&doc, names, &at, &mut fetch)?;
+        report.packages = entitlement::visibility(&doc, names, repo, &mut fetch)?;
         let hidden: Vec<&str> = report
             .packages
             .iter()
@@ -250,19 +245,6 @@ fn probe(
     Ok(())
 }
 
-/// Whether an absolute URL names a user (and password) before its host.
-pub fn has_userinfo(url: &str) -> bool {
-    url.split_once("://").is_some_and(|(_, rest)| {
-        rest.split(['/', '?', '#'])
-            .next()
-            .is_some_and(|authority| authority.contains('@'))
-    })
-}
-
-fn default_port(scheme: &str) -> u16 {
-    if scheme == "https" { 443 } else { 80 }
-}
-
 /// Entitlement requests through the check's client, with the same rules.
 struct Fetcher<'a> {
     client: &'a mut Client,
@@ -271,34 +253,16 @@ struct Fetcher<'a> {
 }
 
 impl entitlement::Fetch for Fetcher<'_> {
-    fn get(&mut self, url: &str) -> Result<Reply, Verdict> {
-        let parsed = Url::parse(url).ok_or_else(|| Verdict {
-            status: Status::Unreachable,
-            message: if has_userinfo(url) {
-                "packages.json points to a URL that carries credentials (user:pass@); \
-                 they are not followed"
-                    .into()
-            } else {
-                format!("packages.json points to {url}, which is not an http(s) URL")
-            },
-            hint: None,
-        })?;
-        if parsed.scheme == "http" && !parsed.is_loopback() {
-            return Err(Verdict {
-                status: Status::Unreachable,
-                message: format!("packages.json points to plain http on host {}", parsed.host),
-                hint: Some("the repository must be served over https".into()),
-            });
-        }
-        let result = self.client.get(&parsed, Some(self.auth));
+    fn get(&mut self, url: &RepoUrl) -> Result<Reply, Verdict> {
+        let result = self.client.get(url, Some(self.auth));
         match result {
             Ok(reply) => Ok(reply),
             err => {
-                let proxy = self.client.proxy_for(&parsed).map(str::to_string);
+                let proxy = self.client.proxy_for(url).map(str::to_string);
                 Err(classify::failure(
                     &err,
                     &Context {
-                        url: parsed.path_for_messages(),
+                        url: &url.shown(),
                         proxy: proxy.as_deref(),
                         attempts: self.client.attempts,
                         redact: self.redact,
@@ -308,12 +272,11 @@ impl entitlement::Fetch for Fetcher<'_> {
         }
     }
 
-    fn refuse(&self, url: &str, reply: &Reply) -> Verdict {
-        let shown = url.split(['?', '#']).next().unwrap_or(url);
+    fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Verdict {
         classify::failure(
             &Ok(reply.clone()),
             &Context {
-                url: shown,
+                url: &url.shown(),
                 proxy: None,
                 attempts: self.client.attempts,
                 redact: self.redact,
