@@ -6,78 +6,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use super::http::{NetError, NetKind, Reply};
-use crate::exit::Code;
+use crate::exit::{Outcome, Status};
 use crate::secret::Secret;
 
-/// The outcomes of the SPEC's table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Ok,
-    Skipped,
-    MissingKeys,
-    MalformedKeys,
-    InvalidKeys,
-    Forbidden,
-    NotEntitled,
-    Unreachable,
-}
-
-impl Status {
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Skipped => "skipped",
-            Status::MissingKeys => "missing-keys",
-            Status::MalformedKeys => "malformed-keys",
-            Status::InvalidKeys => "invalid-keys",
-            Status::Forbidden => "forbidden",
-            Status::NotEntitled => "not-entitled",
-            Status::Unreachable => "unreachable",
-        }
-    }
-
-    pub fn from_word(word: &str) -> Option<Self> {
-        [
-            Status::Ok,
-            Status::Skipped,
-            Status::MissingKeys,
-            Status::MalformedKeys,
-            Status::InvalidKeys,
-            Status::Forbidden,
-            Status::NotEntitled,
-            Status::Unreachable,
-        ]
-        .into_iter()
-        .find(|s| s.word() == word)
-    }
-
-    pub fn code(self) -> Code {
-        match self {
-            Status::Ok | Status::Skipped => Code::Success,
-            Status::MissingKeys | Status::MalformedKeys => Code::BadInput,
-            Status::InvalidKeys => Code::InvalidKeys,
-            Status::Forbidden | Status::NotEntitled => Code::Forbidden,
-            Status::Unreachable => Code::Unreachable,
-        }
-    }
-}
-
-/// A failed step: what to tell the user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verdict {
-    pub status: Status,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl Verdict {
-    fn new(status: Status, message: String, hint: &str) -> Self {
-        Verdict {
-            status,
-            message,
-            hint: Some(hint.to_string()),
-        }
-    }
+/// An outcome of the table with its hint.
+fn verdict(status: Status, message: String, hint: &str) -> Outcome {
+    Outcome::of(status, message).with_hint(hint)
 }
 
 pub const INVALID_KEYS_HINT: &str = "the public key is the username and the private key the password: \
@@ -109,26 +43,26 @@ pub struct Context<'a> {
 }
 
 /// The verdict on an answer that is not a 200, or on a failed request.
-pub fn failure(result: &Result<Reply, NetError>, ctx: &Context) -> Verdict {
+pub fn failure(result: &Result<Reply, NetError>, ctx: &Context) -> Outcome {
     match result {
         Ok(reply) => http_failure(reply, ctx),
         Err(err) => net_failure(err, ctx),
     }
 }
 
-fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
+fn http_failure(reply: &Reply, ctx: &Context) -> Outcome {
     let url = ctx.url;
     let status = reply.status;
     let said = server_warning(&reply.body, ctx.redact)
         .map(|w| format!("; the repository says: \"{w}\""))
         .unwrap_or_default();
     match status {
-        401 => Verdict::new(
+        401 => verdict(
             Status::InvalidKeys,
             format!("{url} rejected the keys (HTTP 401){said}"),
             INVALID_KEYS_HINT,
         ),
-        403 => Verdict::new(
+        403 => verdict(
             Status::Forbidden,
             format!("{url} refused access (HTTP 403){said}"),
             FORBIDDEN_HINT,
@@ -139,20 +73,20 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
                 .as_deref()
                 .map(location_host)
                 .unwrap_or_else(|| "nowhere (no Location header)".into());
-            Verdict::new(
+            verdict(
                 Status::Unreachable,
                 format!("{url} redirects (HTTP {status}) to {target}; redirects are not followed"),
                 "credentials go to the repository's own host alone: give --repo-url the address \
                  that answers without a redirect",
             )
         }
-        404 => Verdict::new(
+        404 => verdict(
             Status::Unreachable,
             format!("{url} was not found (HTTP 404){said}"),
             "check --repo-url; repo.magento.com also answers 404 when the licence was revoked \
              or the keys were deleted: check them in Commerce Marketplace, My Profile, Access Keys",
         ),
-        429 | 500..=599 => Verdict::new(
+        429 | 500..=599 => verdict(
             Status::Unreachable,
             format!(
                 "{url} answered HTTP {status}{} after {} attempt(s){}{said}",
@@ -170,7 +104,7 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
             "the repository is failing or limiting requests: try again later, or raise \
              --retries and --timeout",
         ),
-        _ => Verdict::new(
+        _ => verdict(
             Status::Unreachable,
             format!("{url} answered HTTP {status}{said}"),
             "check --repo-url, and any proxy between the job and the repository",
@@ -178,7 +112,7 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
     }
 }
 
-fn net_failure(err: &NetError, ctx: &Context) -> Verdict {
+fn net_failure(err: &NetError, ctx: &Context) -> Outcome {
     let url = ctx.url;
     let via = ctx
         .proxy
@@ -212,11 +146,11 @@ fn net_failure(err: &NetError, ctx: &Context) -> Verdict {
              check --repo-url and any proxy"
         }
     };
-    Verdict::new(Status::Unreachable, message, hint)
+    verdict(Status::Unreachable, message, hint)
 }
 
 /// The repository document of a 200 answer, or why it is not one.
-pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, Value>, Verdict> {
+pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, Value>, Outcome> {
     const KEYS: &[&str] = &[
         "packages",
         "providers",
@@ -228,7 +162,7 @@ pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, V
         "includes",
     ];
     let not_one = || {
-        Verdict::new(
+        verdict(
             Status::Unreachable,
             format!(
                 "{} answered HTTP 200 with something that is not a Composer repository",
@@ -454,27 +388,6 @@ mod tests {
             assert_eq!(
                 repository_document(&r, &ctx()).unwrap_err().status,
                 Status::Unreachable
-            );
-        }
-    }
-
-    #[test]
-    fn statuses_map_to_the_documented_exit_codes() {
-        let table = [
-            ("ok", 0),
-            ("skipped", 0),
-            ("missing-keys", 3),
-            ("malformed-keys", 3),
-            ("invalid-keys", 4),
-            ("forbidden", 5),
-            ("not-entitled", 5),
-            ("unreachable", 6),
-        ];
-        for (word, code) in table {
-            assert_eq!(
-                Status::from_word(word).unwrap().code() as u8,
-                code,
-                "{word}"
             );
         }
     }

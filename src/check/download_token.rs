@@ -4,12 +4,12 @@
 
 use anyhow::Result;
 
-use super::classify::{self, Context, Status};
+use super::classify::{self, Context};
 use super::http::{BasicAuth, Client};
-use super::{CheckReport, trust};
+use super::trust;
 use crate::cli::CheckCommandArgs;
 use crate::composer::repo_url::{RepoUrl, UrlError};
-use crate::exit::Failure;
+use crate::exit::{Failure, Outcome, Status};
 use crate::report::Reporter;
 use crate::secret::Secret;
 
@@ -37,7 +37,7 @@ pub fn validate_url(args: &CheckCommandArgs) -> Result<RepoUrl, Failure> {
 /// Check the pair and fold the outcome into `report`.
 pub fn check(
     args: &CheckCommandArgs,
-    report: &mut CheckReport,
+    report: &mut Outcome,
     reporter: &mut dyn Reporter,
 ) -> Result<()> {
     let var = |name: &str| {
@@ -48,15 +48,16 @@ pub fn check(
             .map(Secret::new)
     };
     let (Some(mageid), Some(token)) = (var(MAGEID), var(TOKEN)) else {
-        report.status = Status::MissingKeys;
-        report.message =
-            format!("--download-token needs {MAGEID} and {TOKEN}, and they are not both set");
-        report.hint = Some(
+        let missing = Outcome::of(
+            Status::MissingKeys,
+            format!("--download-token needs {MAGEID} and {TOKEN}, and they are not both set"),
+        )
+        .with_hint(
             "your MAGEID is shown top left of your magento.com account page; the token is made \
              under My Account, Account Settings, Downloads Access Token; pass both from masked \
-             secrets"
-                .into(),
+             secrets",
         );
+        conclude(report, missing);
         return Ok(());
     };
     reporter.mask(token.expose());
@@ -68,8 +69,7 @@ pub fn check(
     let mut client = match Client::new(&roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
-            report.status = Status::Unreachable;
-            report.message = why;
+            conclude(report, Outcome::of(Status::Unreachable, why));
             return Ok(());
         }
     };
@@ -84,14 +84,16 @@ pub fn check(
                 .push_str("; the download access token was accepted");
         }
         Ok(reply) if reply.status == 401 => {
-            report.status = Status::InvalidKeys;
-            report.message = format!("{url_text} rejected {MAGEID} and {TOKEN} (HTTP 401)");
-            report.hint = Some(
+            let rejected = Outcome::of(
+                Status::InvalidKeys,
+                format!("{url_text} rejected {MAGEID} and {TOKEN} (HTTP 401)"),
+            )
+            .with_hint(
                 "the MAGEID is the username and the download access token the password; \
                  generating a new token (magento.com, My Account, Account Settings, Downloads \
-                 Access Token) replaces and disables the old one"
-                    .into(),
+                 Access Token) replaces and disables the old one",
             );
+            conclude(report, rejected);
         }
         _ => {
             let proxy = client.proxy_for(&url).map(str::to_string);
@@ -105,10 +107,13 @@ pub fn check(
                     redact: &redact,
                 },
             );
-            report.status = verdict.status;
-            report.message = verdict.message;
-            report.hint = verdict.hint;
+            conclude(report, verdict);
         }
     }
     Ok(())
+}
+
+/// The check's outcome with the pair's verdict in its place.
+fn conclude(report: &mut Outcome, verdict: Outcome) {
+    *report = std::mem::take(report).concluded(verdict);
 }

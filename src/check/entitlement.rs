@@ -8,17 +8,17 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::classify::{Status, Verdict};
 use super::http::Reply;
 use super::listing::listed;
 use crate::composer::repo_url::{RepoUrl, UrlError};
+use crate::exit::{Outcome, Status};
 
 /// How entitlement requests are made, so the logic can be tested alone.
 pub trait Fetch {
     /// GET `url`: any HTTP answer, or the verdict on a request that failed.
-    fn get(&mut self, url: &RepoUrl) -> Result<Reply, Verdict>;
+    fn get(&mut self, url: &RepoUrl) -> Result<Reply, Outcome>;
     /// The verdict on an HTTP answer that is not the one wanted.
-    fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Verdict;
+    fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Outcome;
 }
 
 /// Each name with whether the keys can see it.
@@ -27,7 +27,7 @@ pub fn visibility(
     names: &[String],
     at: &RepoUrl,
     fetch: &mut dyn Fetch,
-) -> Result<Vec<(String, bool)>, Verdict> {
+) -> Result<Vec<(String, bool)>, Outcome> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut unknown: Vec<&String> = Vec::new();
     for name in names {
@@ -109,7 +109,7 @@ fn providers(
     at: &RepoUrl,
     fetch: &mut dyn Fetch,
     seen: &mut BTreeSet<String>,
-) -> Result<(), Verdict> {
+) -> Result<(), Outcome> {
     let mut take = |found: Vec<String>, wanted: &mut Vec<String>| {
         wanted.retain(|name| !found.contains(name));
         seen.extend(found);
@@ -146,28 +146,22 @@ fn providers(
         if let Some(hash) = hash {
             let actual = hex(&Sha256::digest(&reply.body));
             if !actual.eq_ignore_ascii_case(hash) {
-                return Err(Verdict {
-                    status: Status::Unreachable,
-                    message: format!(
-                        "{} does not match the sha256 that packages.json gives for it",
-                        url.shown()
-                    ),
-                    hint: Some(
-                        "a cache or proxy between the job and the repository served a stale or \
-                         altered file: try again, or bypass it with NO_PROXY"
-                            .into(),
-                    ),
-                });
+                let message = format!(
+                    "{} does not match the sha256 that packages.json gives for it",
+                    url.shown()
+                );
+                return Err(Outcome::of(Status::Unreachable, message).with_hint(
+                    "a cache or proxy between the job and the repository served a stale or \
+                     altered file: try again, or bypass it with NO_PROXY",
+                ));
             }
         }
         match listed(&reply.body, "providers", wanted) {
             Some(found) => take(found, wanted),
             None => {
-                return Err(Verdict {
-                    status: Status::Unreachable,
-                    message: format!("{} is not a Composer provider file", url.shown()),
-                    hint: Some("check --repo-url, and any proxy in between".into()),
-                });
+                let message = format!("{} is not a Composer provider file", url.shown());
+                return Err(Outcome::of(Status::Unreachable, message)
+                    .with_hint("check --repo-url, and any proxy in between"));
             }
         }
     }
@@ -176,11 +170,9 @@ fn providers(
 
 /// A URL from packages.json, resolved against the repository's (see
 /// [`RepoUrl::join`]), if credentials may follow it there.
-fn link(at: &RepoUrl, reference: &str) -> Result<RepoUrl, Verdict> {
-    let refused = |message: String, hint: Option<&str>| Verdict {
-        status: Status::Unreachable,
-        message,
-        hint: hint.map(str::to_string),
+fn link(at: &RepoUrl, reference: &str) -> Result<RepoUrl, Outcome> {
+    let refused = |message: String, hint: Option<&str>| {
+        Outcome::of(Status::Unreachable, message).with_hint_opt(hint.map(str::to_string))
     };
     match at.join(reference) {
         Ok(url) if url.may_carry_credentials() => Ok(url),
@@ -248,7 +240,7 @@ mod tests {
     }
 
     impl Fetch for Fake {
-        fn get(&mut self, url: &RepoUrl) -> Result<Reply, Verdict> {
+        fn get(&mut self, url: &RepoUrl) -> Result<Reply, Outcome> {
             let url = url.uri().to_string();
             self.asked.push(url.clone());
             let (status, body) = self
@@ -262,18 +254,17 @@ mod tests {
                 ..Reply::default()
             })
         }
-        fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Verdict {
-            Verdict {
-                status: Status::Unreachable,
-                message: format!("{} {}", url.shown(), reply.status),
-                hint: None,
-            }
+        fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Outcome {
+            Outcome::of(
+                Status::Unreachable,
+                format!("{} {}", url.shown(), reply.status),
+            )
         }
     }
 
-    type Outcome = Result<Vec<(String, bool)>, Verdict>;
+    type Visible = Result<Vec<(String, bool)>, Outcome>;
 
-    fn run(doc: &str, files: &[(&str, u16, &str)], names: &[&str]) -> (Outcome, Vec<String>) {
+    fn run(doc: &str, files: &[(&str, u16, &str)], names: &[&str]) -> (Visible, Vec<String>) {
         let doc: Map<String, Value> = serde_json::from_str(doc).unwrap();
         let mut fake = Fake {
             files: files

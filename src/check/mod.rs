@@ -16,93 +16,20 @@ pub mod trust;
 use std::path::Path;
 
 use anyhow::Result;
-use serde_json::{Value, json};
 
 use crate::cli::CheckArgs;
 use crate::composer::repo_url::RepoUrl;
-use crate::exit::Failure;
+use crate::exit::{Failure, Outcome, Status};
 use crate::keys::Keys;
 use crate::report::Reporter;
-use classify::{Context, NOT_ENTITLED_HINT, Status, Verdict};
+use classify::{Context, NOT_ENTITLED_HINT};
 use http::{BasicAuth, Client, Reply};
 
-/// What a check found, as `--json` prints it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CheckReport {
-    pub status: Status,
-    pub repository: String,
-    pub http_status: Option<u16>,
-    pub attempts: u32,
-    pub duration_ms: u64,
-    pub packages: Vec<(String, bool)>,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl CheckReport {
-    /// A report for an outcome reached before any request (keys, skip).
-    pub fn without_request(
-        repo: &RepoUrl,
-        status: Status,
-        message: String,
-        hint: Option<String>,
-    ) -> Self {
-        CheckReport {
-            status,
-            repository: repo.base(),
-            http_status: None,
-            attempts: 0,
-            duration_ms: 0,
-            packages: Vec::new(),
-            message,
-            hint,
-        }
-    }
-
-    pub fn to_json(&self) -> Value {
-        let packages: Vec<Value> = self
-            .packages
-            .iter()
-            .map(|(name, visible)| json!({"name": name, "visible": visible}))
-            .collect();
-        json!({
-            "status": self.status.word(),
-            "repository": self.repository,
-            "http_status": self.http_status,
-            "attempts": self.attempts,
-            "duration_ms": self.duration_ms,
-            "packages": packages,
-            "message": self.message,
-            "hint": self.hint,
-        })
-    }
-
-    /// `Ok` for the statuses that exit 0, else the failure with its code.
-    pub fn into_result(self) -> Result<(), Failure> {
-        if self.status.code() as u8 == 0 {
-            return Ok(());
-        }
-        let mut failure =
-            Failure::new(self.status.code(), self.message).with_status(self.status.word());
-        failure.hint = self.hint;
-        Err(failure)
-    }
-}
-
-/// Check `keys` against `repo` as `args` asks; an error carries the outcome's
-/// exit code and hint. Packages are the ones named with `--require-package`
-/// (`auto` reading composer.json in the current directory).
-pub fn run(
-    repo: &RepoUrl,
-    keys: &Keys,
-    args: &CheckArgs,
-    reporter: &mut dyn Reporter,
-) -> Result<()> {
-    run_in(repo, keys, args, Path::new("."), false, reporter)
-}
-
-/// [`run`] for a project in `working_dir`; `default_auto` makes `auto` the
-/// default when no `--require-package` is given (setup and exec).
+/// Check `keys` against `repo` as `args` asks: `Ok` holds an outcome that
+/// exits 0, an error carries the outcome's status, exit code and hint.
+/// Packages are the ones named with `--require-package`; `default_auto`
+/// makes `auto` (reading composer.json in `working_dir`) the default when
+/// none is named (setup and exec).
 pub fn run_in(
     repo: &RepoUrl,
     keys: &Keys,
@@ -110,7 +37,7 @@ pub fn run_in(
     working_dir: &Path,
     default_auto: bool,
     reporter: &mut dyn Reporter,
-) -> Result<()> {
+) -> Result<Outcome> {
     let names = packages::resolve(
         &args.require_packages,
         working_dir,
@@ -118,57 +45,46 @@ pub fn run_in(
         default_auto,
         reporter,
     )?;
-    let report = check(repo, keys, args, &names)?;
-    say(&report, reporter);
-    Ok(report.into_result()?)
+    let outcome = check(repo, keys, args, &names)?;
+    say(&outcome, reporter);
+    Ok(outcome.into_result()?)
 }
 
 /// Tell a human how it went; failures are left to the caller's error line.
-pub fn say(report: &CheckReport, reporter: &mut dyn Reporter) {
-    if report.status == Status::Ok {
-        reporter.info(&format!("check: ok: {}", report.message));
+pub fn say(outcome: &Outcome, reporter: &mut dyn Reporter) {
+    if outcome.status == Status::Ok {
+        reporter.info(&format!("check: ok: {}", outcome.message));
     }
 }
 
 /// The check itself. An `Err` is bad input (`--ca-file`); every outcome of
-/// the table is in the report.
+/// the table is an `Ok`.
 pub fn check(
     repo: &RepoUrl,
     keys: &Keys,
     args: &CheckArgs,
     names: &[String],
-) -> Result<CheckReport, Failure> {
+) -> Result<Outcome, Failure> {
     let roots = trust::Roots::load(args.ca_file.as_deref())?;
     let timeout = crate::cli::timeout(args.timeout)?;
     let retries = crate::cli::retries(args.retries)?;
-    let mut report = CheckReport {
-        status: Status::Ok,
-        repository: repo.base(),
-        http_status: None,
-        attempts: 0,
-        duration_ms: 0,
-        packages: Vec::new(),
-        message: String::new(),
-        hint: None,
-    };
+    let mut outcome = Outcome::of(Status::Ok, "").with_repository(repo.base());
     let mut client = match Client::new(&roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
-            report.status = Status::Unreachable;
-            report.message = why;
-            report.hint = Some("fix HTTPS_PROXY / https_proxy / ALL_PROXY".into());
-            return Ok(report);
+            return Ok(outcome.concluded(
+                Outcome::of(Status::Unreachable, why)
+                    .with_hint("fix HTTPS_PROXY / https_proxy / ALL_PROXY"),
+            ));
         }
     };
-    let verdict = probe(repo, keys, &mut client, names, &mut report);
-    report.attempts = client.attempts;
-    report.duration_ms = u64::try_from(client.elapsed().as_millis()).unwrap_or(u64::MAX);
-    if let Err(verdict) = verdict {
-        report.status = verdict.status;
-        report.message = verdict.message;
-        report.hint = verdict.hint;
-    }
-    Ok(report)
+    let verdict = probe(repo, keys, &mut client, names, &mut outcome);
+    outcome.attempts = client.attempts;
+    outcome.duration_ms = u64::try_from(client.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(match verdict {
+        Ok(()) => outcome,
+        Err(verdict) => outcome.concluded(verdict),
+    })
 }
 
 fn probe(
@@ -176,23 +92,25 @@ fn probe(
     keys: &Keys,
     client: &mut Client,
     names: &[String],
-    report: &mut CheckReport,
-) -> Result<(), Verdict> {
-    let url = repo.join("packages.json").map_err(|_| Verdict {
-        status: Status::Unreachable,
-        message: format!(
-            "{} has no packages.json magento-auth can request",
-            repo.base()
-        ),
-        hint: Some("check --repo-url".into()),
+    report: &mut Outcome,
+) -> Result<(), Outcome> {
+    let url = repo.join("packages.json").map_err(|_| {
+        Outcome::of(
+            Status::Unreachable,
+            format!(
+                "{} has no packages.json magento-auth can request",
+                repo.base()
+            ),
+        )
+        .with_hint("check --repo-url")
     })?;
     if !url.may_carry_credentials() {
         // RepoUrl::parse refuses this already; never send keys in the clear.
-        return Err(Verdict {
-            status: Status::Unreachable,
-            message: "plain http is allowed for loopback hosts only".into(),
-            hint: Some("use https".into()),
-        });
+        return Err(Outcome::of(
+            Status::Unreachable,
+            "plain http is allowed for loopback hosts only",
+        )
+        .with_hint("use https"));
     }
     let full = url.shown();
     let auth = BasicAuth::new(url.auth_host(), &keys.public, &keys.private);
@@ -230,14 +148,11 @@ fn probe(
             .map(|(n, _)| n.as_str())
             .collect();
         if !hidden.is_empty() {
-            return Err(Verdict {
-                status: Status::NotEntitled,
-                message: format!(
-                    "the keys are valid for {repository}, but cannot see {}",
-                    hidden.join(", ")
-                ),
-                hint: Some(NOT_ENTITLED_HINT.into()),
-            });
+            let message = format!(
+                "the keys are valid for {repository}, but cannot see {}",
+                hidden.join(", ")
+            );
+            return Err(Outcome::of(Status::NotEntitled, message).with_hint(NOT_ENTITLED_HINT));
         }
         ok_message.push_str(&format!("; visible: {}", names.join(", ")));
     }
@@ -253,7 +168,7 @@ struct Fetcher<'a> {
 }
 
 impl entitlement::Fetch for Fetcher<'_> {
-    fn get(&mut self, url: &RepoUrl) -> Result<Reply, Verdict> {
+    fn get(&mut self, url: &RepoUrl) -> Result<Reply, Outcome> {
         let result = self.client.get(url, Some(self.auth));
         match result {
             Ok(reply) => Ok(reply),
@@ -272,7 +187,7 @@ impl entitlement::Fetch for Fetcher<'_> {
         }
     }
 
-    fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Verdict {
+    fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Outcome {
         classify::failure(
             &Ok(reply.clone()),
             &Context {
