@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 use crate::secret::Secret;
@@ -340,21 +341,43 @@ fn php_json(text: &str, slashes: bool, unicode: bool) -> String {
     out
 }
 
-/// RFC 3986: everything but the unreserved characters as `%XX`; with
-/// `plus`, a space as `+` (form encoding).
+/// RFC 3986's unreserved characters: all that a percent-encoder keeps.
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Everything but the unreserved characters as `%XX`, in either hex case;
+/// with `plus`, a space as `+` (form encoding).
 fn percent_encode(text: &str, lowercase: bool, plus: bool) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(byte));
-            }
-            b' ' if plus => out.push('+'),
-            _ if lowercase => out.push_str(&format!("%{byte:02x}")),
-            _ => out.push_str(&format!("%{byte:02X}")),
+    let encode = |part: &str| {
+        let encoded = utf8_percent_encode(part, RESERVED).to_string();
+        if !lowercase {
+            return encoded;
         }
+        // Only the two digits after each `%`: the text's own letters stay.
+        let mut digits = 0;
+        encoded
+            .chars()
+            .map(|c| match c {
+                '%' => {
+                    digits = 2;
+                    c
+                }
+                c if digits > 0 => {
+                    digits -= 1;
+                    c.to_ascii_lowercase()
+                }
+                c => c,
+            })
+            .collect::<String>()
+    };
+    if plus {
+        text.split(' ').map(encode).collect::<Vec<_>>().join("+")
+    } else {
+        encode(text)
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,13 +1,11 @@
 //! From what the repository answered to a status, a message and a hint, in
 //! the words of Adobe's page on Marketplace authentication keys.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 use super::http::{NetError, NetKind, Reply};
 use crate::exit::{Outcome, Status};
-use crate::secret::Secret;
+use crate::sanitize;
 
 /// An outcome of the table with its hint.
 fn verdict(status: Status, message: String, hint: &str) -> Outcome {
@@ -37,9 +35,6 @@ pub struct Context<'a> {
     /// The proxy the request went through, if any.
     pub proxy: Option<&'a str>,
     pub attempts: u32,
-    /// The credentials sent, user name then password: blanked out of
-    /// anything the server says, in every form it could echo them in.
-    pub redact: &'a [&'a str],
 }
 
 /// The verdict on an answer that is not a 200, or on a failed request.
@@ -53,7 +48,7 @@ pub fn failure(result: &Result<Reply, NetError>, ctx: &Context) -> Outcome {
 fn http_failure(reply: &Reply, ctx: &Context) -> Outcome {
     let url = ctx.url;
     let status = reply.status;
-    let said = server_warning(&reply.body, ctx.redact)
+    let said = server_warning(&reply.body)
         .map(|w| format!("; the repository says: \"{w}\""))
         .unwrap_or_default();
     match status {
@@ -177,64 +172,26 @@ pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, V
     }
 }
 
+/// The longest part of the repository's own words that a message quotes.
+const QUOTED: usize = 300;
+
 /// The repository's own `warning` (or, failing that, `info`, `message`), made
 /// safe to print: one line, bounded, no key in it in any form the server
-/// could echo it in (see [`echoed_forms`]). Blanked before it is cut short,
-/// so that no part of a form survives at the cut.
-pub fn server_warning(body: &[u8], redact: &[&str]) -> Option<String> {
+/// could echo it in (the credentials sent are registered with the
+/// sanitiser before any request). Blanked before it is cut short, so that
+/// no part of a form survives at the cut.
+pub fn server_warning(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let text = ["warning", "info", "message", "error"]
         .iter()
         .find_map(|k| value.get(*k).and_then(Value::as_str))?;
-    let mut clean: String = text
+    let one_line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    for form in echoed_forms(redact) {
-        clean = clean.replace(form.expose(), "***");
-    }
-    let clean: String = clean.chars().take(300).collect();
+    let clean: String = sanitize::text(&one_line).chars().take(QUOTED).collect();
     let clean = clean.trim().to_string();
     (!clean.is_empty()).then_some(clean)
-}
-
-/// What a server may send back of credentials it received: each value raw,
-/// JSON-escaped and percent-encoded, and (for a user and password) the Basic
-/// header's base64 of `user:password`. Longest first, so that a form that
-/// holds another is blanked whole.
-fn echoed_forms(secrets: &[&str]) -> Vec<Secret> {
-    let mut forms = Vec::new();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        forms.push(Secret::new(secret.to_string()));
-        let json = Secret::new(Value::String(secret.to_string()).to_string());
-        let json = json.expose();
-        forms.push(Secret::new(json[1..json.len() - 1].to_string()));
-        for lowercase in [false, true] {
-            forms.push(Secret::new(percent_encode(secret, lowercase)));
-        }
-    }
-    if let [user, password] = secrets {
-        forms.push(Secret::new(
-            BASE64.encode(Secret::new(format!("{user}:{password}")).expose()),
-        ));
-    }
-    forms.sort_by_key(|form| std::cmp::Reverse(form.expose().len()));
-    forms
-}
-
-/// Every byte but RFC 3986's unreserved characters as `%XX`.
-fn percent_encode(text: &str, lowercase: bool) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(byte))
-            }
-            _ if lowercase => out.push_str(&format!("%{byte:02x}")),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 /// Only the host of a redirect target: its path or query could hold anything.
@@ -259,7 +216,6 @@ mod tests {
             url: "https://repo.magento.com/packages.json",
             proxy: None,
             attempts: 1,
-            redact: &["SECRETKEY"],
         }
     }
 
@@ -289,6 +245,7 @@ mod tests {
 
     #[test]
     fn the_repository_warning_is_quoted_without_secrets() {
+        sanitize::register("SECRETKEY");
         let body = r#"{"warning":"Your Magento authentication keys are invalid.\nSECRETKEY"}"#;
         let verdict = failure(&reply(401, body), &ctx());
         assert!(
@@ -303,8 +260,14 @@ mod tests {
 
     #[test]
     fn a_warning_that_echoes_the_credentials_in_any_form_is_blanked() {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD as BASE64;
         let (user, password) = ("us/er é", "pa\"ss:%w");
         let basic = BASE64.encode(format!("{user}:{password}"));
+        // As keys::read registers them: each key, and the pair.
+        for secret in [user, password, &format!("{user}:{password}")] {
+            sanitize::register(secret);
+        }
         let echoes = [
             format!("Basic {basic}"),
             format!("{user} {password}"),
@@ -315,7 +278,7 @@ mod tests {
         ];
         for echo in echoes {
             let body = serde_json::json!({ "warning": echo }).to_string();
-            let said = server_warning(body.as_bytes(), &[user, password]).unwrap();
+            let said = server_warning(body.as_bytes()).unwrap();
             for leak in [
                 user,
                 password,

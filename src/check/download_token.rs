@@ -61,6 +61,8 @@ pub fn check(
         return Ok(());
     };
     reporter.mask(token.expose());
+    // Not a secret to mask in CI logs, but never quoted back from a server.
+    crate::sanitize::register(mageid.expose());
     let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
     let url = validate_url(args)?;
     let roots = trust::Roots::load(args.check.ca_file.as_deref())?;
@@ -97,14 +99,12 @@ pub fn check(
         }
         _ => {
             let proxy = client.proxy_for(&url).map(str::to_string);
-            let redact = [mageid.expose(), token.expose()];
             let verdict = classify::failure(
                 &result,
                 &Context {
                     url: url_text,
                     proxy: proxy.as_deref(),
                     attempts: client.attempts,
-                    redact: &redact,
                 },
             );
             conclude(report, verdict);

@@ -5,13 +5,19 @@
 
 use std::collections::BTreeSet;
 
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::http::Reply;
 use super::listing::listed;
+use crate::composer::auth::sha256_hex;
 use crate::composer::repo_url::{RepoUrl, UrlError};
 use crate::exit::{Outcome, Status};
+
+/// What is percent-encoded in the path of a provider file: `$`, as
+/// Composer requests it (repo.magento.com names its files `name$hash.json`),
+/// and what no URL may hold as it is.
+const PROVIDER_FILE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'$');
 
 /// How entitlement requests are made, so the logic can be tested alone.
 pub trait Fetch {
@@ -134,17 +140,14 @@ fn providers(
             Some(hash) => path.replace("%hash%", hash),
             None => path.clone(),
         };
-        // Composer requests `$` as %24.
-        let url = link(
-            at,
-            file.trim_start_matches('/').replace('$', "%24").as_str(),
-        )?;
+        let file = utf8_percent_encode(file.trim_start_matches('/'), PROVIDER_FILE).to_string();
+        let url = link(at, &file)?;
         let reply = fetch.get(&url)?;
         if reply.status != 200 {
             return Err(fetch.refuse(&url, &reply));
         }
         if let Some(hash) = hash {
-            let actual = hex(&Sha256::digest(&reply.body));
+            let actual = sha256_hex(&reply.body);
             if !actual.eq_ignore_ascii_case(hash) {
                 let message = format!(
                     "{} does not match the sha256 that packages.json gives for it",
@@ -213,10 +216,6 @@ fn glob(pattern: &str, name: &str) -> bool {
     true
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A package name as Composer accepts it, lowercased; `None` if it is not one.
 pub fn normalize(name: &str) -> Option<String> {
     let name = name.trim().to_ascii_lowercase();
@@ -282,7 +281,7 @@ mod tests {
     #[test]
     fn composer_1_provider_includes_with_hashes() {
         let listing = r#"{"providers":{"magento\/product-community-edition":{"sha256":"x"}}}"#;
-        let hash = hex(&Sha256::digest(listing.as_bytes()));
+        let hash = sha256_hex(listing.as_bytes());
         let doc = format!(
             r#"{{"packages":[],"providers-url":"/p/%package%$%hash%.json","provider-includes":{{"p/provider-ce$%hash%.json":{{"sha256":"{hash}"}}}}}}"#
         );

@@ -12,6 +12,7 @@ use ureq::Agent;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 use super::noproxy::{self, NoProxy};
+use super::retry_after::retry_after_from;
 use super::trust::Roots;
 use crate::composer::repo_url::RepoUrl;
 use crate::secret::Secret;
@@ -258,61 +259,6 @@ impl Client {
     }
 }
 
-/// How long a `Retry-After` value asks to wait: delay-seconds, or an HTTP
-/// date (the IMF-fixdate form, `Sun, 06 Nov 1994 08:49:37 GMT`) from `now`.
-/// A date in the past means now; a number or date too large to hold means
-/// "longer than any check waits"; the obsolete date forms are not read (the
-/// caller then backs off on its own).
-fn retry_after_from(value: &str, now: std::time::SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(
-            value.parse::<u64>().unwrap_or(u64::MAX),
-        ));
-    }
-    let at = http_date_seconds(value)?;
-    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(at.saturating_sub(now)))
-}
-
-/// Seconds since the Unix epoch of an IMF-fixdate.
-fn http_date_seconds(value: &str) -> Option<u64> {
-    let (_weekday, rest) = value.split_once(", ")?;
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, "GMT"] = parts[..] else {
-        return None;
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let (day, year): (u64, u64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<u64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [hour, minute, second] = hms[..] else {
-        return None;
-    };
-    if !(1..=31).contains(&day) || year < 1970 || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    // Days from 1970-01-01 to the date (the civil-calendar count with March
-    // as the first month, so that the leap day ends a year).
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    // In u128 no year a u64 holds can overflow; a date whose seconds do
-    // not fit a u64 is one no wait reaches.
-    let (y, m, day) = (u128::from(y), u128::from(m), u128::from(day));
-    let era_days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + day - 1;
-    let days = era_days.checked_sub(719_468)?;
-    let seconds = days * 86_400 + u128::from(hour * 3_600 + minute * 60 + second);
-    Some(u64::try_from(seconds).unwrap_or(u64::MAX))
-}
-
 fn agent(roots: &Roots, proxy: Option<ureq::Proxy>) -> Result<Agent, String> {
     let certs: Vec<Certificate<'static>> = roots
         .certs
@@ -440,68 +386,6 @@ fn tls_detail(err: &rustls::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        use std::time::{Duration, UNIX_EPOCH};
-        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
-        assert_eq!(
-            http_date_seconds("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
-        assert_eq!(http_date_seconds("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(
-            http_date_seconds("Tue, 29 Feb 2028 12:00:00 GMT"),
-            Some(1_835_438_400)
-        );
-        assert_eq!(retry_after_from(" 7 ", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after_from("Sun, 06 Nov 1994 08:50:07 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            retry_after_from("Sun, 06 Nov 1994 08:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        for bad in [
-            "soon",
-            "Sunday, 06-Nov-94 08:49:37 GMT",
-            "Sun Nov  6 08:49:37 1994",
-            "Sun, 06 Foo 1994 08:49:37 GMT",
-            "-1",
-        ] {
-            assert_eq!(retry_after_from(bad, now), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn retry_after_beyond_any_wait_saturates() {
-        use std::time::{Duration, UNIX_EPOCH};
-        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
-        let forever = Some(Duration::from_secs(u64::MAX));
-        for huge in [
-            "18446744073709551615",
-            "18446744073709551616",
-            "99999999999999999999999999999999999999999",
-        ] {
-            assert_eq!(retry_after_from(huge, now), forever, "{huge}");
-        }
-        // A date beyond what the seconds hold is the last one they do.
-        for huge in [
-            "Fri, 31 Dec 18446744073709551615 23:59:59 GMT",
-            "Fri, 31 Dec 584554051223 23:59:59 GMT",
-        ] {
-            assert_eq!(
-                retry_after_from(huge, now),
-                Some(Duration::from_secs(u64::MAX - 784_111_777)),
-                "{huge}"
-            );
-        }
-        assert_eq!(
-            retry_after_from("Fri, 31 Dec 9999 23:59:59 GMT", now),
-            Some(Duration::from_secs(253_402_300_799 - 784_111_777))
-        );
-    }
 
     use super::*;
 

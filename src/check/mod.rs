@@ -11,6 +11,7 @@ pub mod http;
 pub mod listing;
 pub mod noproxy;
 pub mod packages;
+mod retry_after;
 pub mod trust;
 
 use std::path::Path;
@@ -114,14 +115,12 @@ fn probe(
     }
     let full = url.shown();
     let auth = BasicAuth::new(url.auth_host(), &keys.public, &keys.private);
-    let redact = [keys.public.expose(), keys.private.expose()];
     let result = client.get(&url, Some(&auth));
     let proxy = client.proxy_for(&url).map(str::to_string);
     let ctx = Context {
         url: &full,
         proxy: proxy.as_deref(),
         attempts: client.attempts,
-        redact: &redact,
     };
     if let Ok(reply) = &result {
         report.http_status = Some(reply.status);
@@ -138,7 +137,6 @@ fn probe(
         let mut fetch = Fetcher {
             client,
             auth: &auth,
-            redact: &redact,
         };
         report.packages = entitlement::visibility(&doc, names, repo, &mut fetch)?;
         let hidden: Vec<&str> = report
@@ -164,7 +162,6 @@ fn probe(
 struct Fetcher<'a> {
     client: &'a mut Client,
     auth: &'a BasicAuth,
-    redact: &'a [&'a str],
 }
 
 impl entitlement::Fetch for Fetcher<'_> {
@@ -180,7 +177,6 @@ impl entitlement::Fetch for Fetcher<'_> {
                         url: &url.shown(),
                         proxy: proxy.as_deref(),
                         attempts: self.client.attempts,
-                        redact: self.redact,
                     },
                 ))
             }
@@ -194,7 +190,6 @@ impl entitlement::Fetch for Fetcher<'_> {
                 url: &url.shown(),
                 proxy: None,
                 attempts: self.client.attempts,
-                redact: self.redact,
             },
         )
     }
