@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::http::{NetError, NetKind, Reply};
+use super::http::Reply;
+use super::net_error::{NetError, NetKind};
 use crate::exit::{Outcome, Status};
 use crate::sanitize;
 

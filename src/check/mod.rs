@@ -9,6 +9,7 @@ pub mod download_token;
 pub mod entitlement;
 pub mod http;
 pub mod listing;
+pub mod net_error;
 pub mod noproxy;
 pub mod packages;
 mod retry_after;
