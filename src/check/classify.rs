@@ -13,15 +13,15 @@ fn verdict(status: Status, message: String, hint: &str) -> Outcome {
     Outcome::of(status, message).with_hint(hint)
 }
 
-pub const INVALID_KEYS_HINT: &str = "the public key is the username and the private key the password: \
+pub(crate) const INVALID_KEYS_HINT: &str = "the public key is the username and the private key the password: \
      check that they are not swapped, and that the pair is enabled in Commerce Marketplace, \
      My Profile, Marketplace tab, Access Keys (disabled or deleted keys are rejected)";
 
-pub const FORBIDDEN_HINT: &str = "the keys work but access was refused: the MAGEID they belong to \
+pub(crate) const FORBIDDEN_HINT: &str = "the keys work but access was refused: the MAGEID they belong to \
      may lack access, or access expired because of an outstanding invoice; the primary contact \
      of the account should check its invoices, then contact Adobe Commerce support";
 
-pub const NOT_ENTITLED_HINT: &str = "Adobe Commerce packages need keys created under a MAGEID \
+pub(crate) const NOT_ENTITLED_HINT: &str = "Adobe Commerce packages need keys created under a MAGEID \
      that has been granted access, usually the primary contact of the Adobe Commerce account, \
      who may not be the cloud project owner: ask them for keys, or to share access";
 
@@ -30,16 +30,16 @@ const TLS_HINT: &str = "the certificate must chain to a CA in the system trust s
      that way); verification cannot be turned off";
 
 /// Where the check was talking to, for messages.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The URL requested, without credentials.
-    pub url: &'a str,
+    pub(crate) url: &'a str,
     /// The proxy the request went through, if any.
-    pub proxy: Option<&'a str>,
-    pub attempts: u32,
+    pub(crate) proxy: Option<&'a str>,
+    pub(crate) attempts: u32,
 }
 
 /// The verdict on an answer that is not a 200, or on a failed request.
-pub fn failure(result: &Result<Reply, NetError>, ctx: &Context) -> Outcome {
+pub(crate) fn failure(result: &Result<Reply, NetError>, ctx: &Context) -> Outcome {
     match result {
         Ok(reply) => http_failure(reply, ctx),
         Err(err) => net_failure(err, ctx),
@@ -146,7 +146,10 @@ fn net_failure(err: &NetError, ctx: &Context) -> Outcome {
 }
 
 /// The repository document of a 200 answer, or why it is not one.
-pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, Value>, Outcome> {
+pub(crate) fn repository_document(
+    reply: &Reply,
+    ctx: &Context,
+) -> Result<Map<String, Value>, Outcome> {
     const KEYS: &[&str] = &[
         "packages",
         "providers",
@@ -181,7 +184,7 @@ const QUOTED: usize = 300;
 /// could echo it in (the credentials sent are registered with the
 /// sanitiser before any request). Blanked before it is cut short, so that
 /// no part of a form survives at the cut.
-pub fn server_warning(body: &[u8]) -> Option<String> {
+pub(crate) fn server_warning(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let text = ["warning", "info", "message", "error"]
         .iter()

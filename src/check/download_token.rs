@@ -13,13 +13,13 @@ use crate::exit::{Failure, Outcome, Status};
 use crate::report::Reporter;
 use crate::secret::Secret;
 
-pub const DEFAULT_URL: &str = "https://www.magentocommerce.com/products/downloads/info/help";
+pub(crate) const DEFAULT_URL: &str = "https://www.magentocommerce.com/products/downloads/info/help";
 const MAGEID: &str = "MAGENTO_MAGEID";
 const TOKEN: &str = "MAGENTO_DOWNLOAD_TOKEN";
 
 /// The URL the pair is checked against, refused (before anything is sent,
 /// and without echoing it) when it is not https or carries credentials.
-pub fn validate_url(args: &CheckCommandArgs) -> Result<RepoUrl, Failure> {
+pub(crate) fn validate_url(args: &CheckCommandArgs) -> Result<RepoUrl, Failure> {
     let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
     match RepoUrl::absolute(url_text) {
         Ok(url) if url.may_carry_credentials() => Ok(url),
@@ -35,7 +35,7 @@ pub fn validate_url(args: &CheckCommandArgs) -> Result<RepoUrl, Failure> {
 }
 
 /// Check the pair and fold the outcome into `report`.
-pub fn check(
+pub(crate) fn check(
     args: &CheckCommandArgs,
     report: &mut Outcome,
     reporter: &mut dyn Reporter,

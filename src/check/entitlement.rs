@@ -20,7 +20,7 @@ use crate::exit::{Outcome, Status};
 const PROVIDER_FILE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'$');
 
 /// How entitlement requests are made, so the logic can be tested alone.
-pub trait Fetch {
+pub(crate) trait Fetch {
     /// GET `url`: any HTTP answer, or the verdict on a request that failed.
     fn get(&mut self, url: &RepoUrl) -> Result<Reply, Outcome>;
     /// The verdict on an HTTP answer that is not the one wanted.
@@ -28,7 +28,7 @@ pub trait Fetch {
 }
 
 /// Each name with whether the keys can see it.
-pub fn visibility(
+pub(crate) fn visibility(
     doc: &Map<String, Value>,
     names: &[String],
     at: &RepoUrl,
@@ -217,7 +217,7 @@ fn glob(pattern: &str, name: &str) -> bool {
 }
 
 /// A package name as Composer accepts it, lowercased; `None` if it is not one.
-pub fn normalize(name: &str) -> Option<String> {
+pub(crate) fn normalize(name: &str) -> Option<String> {
     let name = name.trim().to_ascii_lowercase();
     let (vendor, package) = name.split_once('/')?;
     let ok = |s: &str| {

@@ -20,29 +20,29 @@ use crate::composer::repo_url::RepoUrl;
 use crate::secret::Secret;
 
 /// The largest body read; repository documents are far smaller.
-pub const BODY_CAP: u64 = 4 * 1024 * 1024;
+pub(crate) const BODY_CAP: u64 = 4 * 1024 * 1024;
 
 /// The longest one connection attempt may take, within the overall timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An HTTP answer of any status.
 #[derive(Clone, Debug, Default)]
-pub struct Reply {
-    pub status: u16,
-    pub location: Option<String>,
-    pub retry_after: Option<Duration>,
-    pub body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Basic credentials for the repository's host alone.
-pub struct BasicAuth {
+pub(crate) struct BasicAuth {
     /// The authority (`host[:port]`) they may be sent to.
-    pub authority: String,
+    pub(crate) authority: String,
     header: Secret,
 }
 
 impl BasicAuth {
-    pub fn new(authority: String, username: &Secret, password: &Secret) -> Self {
+    pub(crate) fn new(authority: String, username: &Secret, password: &Secret) -> Self {
         let mut pair = format!("{}:{}", username.expose(), password.expose());
         let header = Secret::new(format!("Basic {}", BASE64.encode(pair.as_bytes())));
         zeroize::Zeroize::zeroize(&mut pair);
@@ -50,7 +50,7 @@ impl BasicAuth {
     }
 }
 
-pub struct Client {
+pub(crate) struct Client {
     direct: Agent,
     proxied: Option<(Agent, String)>,
     no_proxy: NoProxy,
@@ -58,7 +58,7 @@ pub struct Client {
     deadline: Instant,
     retries: u32,
     /// Every request sent, retries included.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
 }
 
 impl Client {
@@ -67,7 +67,7 @@ impl Client {
     /// Only https requests may go through a proxy (as a CONNECT tunnel, so the
     /// proxy sees a host and port, never the credentials); plain http, which
     /// is allowed for loopback hosts alone, always goes direct.
-    pub fn new(roots: &Roots, timeout: Duration, retries: u32) -> Result<Self, String> {
+    pub(crate) fn new(roots: &Roots, timeout: Duration, retries: u32) -> Result<Self, String> {
         let env = |name: &str| std::env::var(name).ok();
         let proxy_url = noproxy::proxy_from_env("https", &env);
         let no_proxy = noproxy::no_proxy_from_env(&env);
@@ -108,12 +108,12 @@ impl Client {
         })
     }
 
-    pub fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 
     /// The proxy a request to `url` goes through, for messages.
-    pub fn proxy_for(&self, url: &RepoUrl) -> Option<&str> {
+    pub(crate) fn proxy_for(&self, url: &RepoUrl) -> Option<&str> {
         match &self.proxied {
             Some((_, shown))
                 if url.is_https() && !self.no_proxy.bypasses(url.host(), url.port()) =>
@@ -126,7 +126,11 @@ impl Client {
 
     /// GET `url`, retrying connection errors, 429 and 5xx within the deadline.
     /// `auth` is sent only when `url` is on its authority.
-    pub fn get(&mut self, url: &RepoUrl, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
+    pub(crate) fn get(
+        &mut self,
+        url: &RepoUrl,
+        auth: Option<&BasicAuth>,
+    ) -> Result<Reply, NetError> {
         let mut attempt = 0;
         loop {
             attempt += 1;

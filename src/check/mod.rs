@@ -4,16 +4,16 @@
 //! SPEC's table; named packages cost one request each (`metadata-url`) or one
 //! per provider file (the Composer 1 layout), never an archive.
 
-pub mod classify;
-pub mod download_token;
-pub mod entitlement;
-pub mod http;
-pub mod listing;
-pub mod net_error;
+pub(crate) mod classify;
+pub(crate) mod download_token;
+pub(crate) mod entitlement;
+pub(crate) mod http;
+pub(crate) mod listing;
+pub(crate) mod net_error;
 pub mod noproxy;
-pub mod packages;
+pub(crate) mod packages;
 mod retry_after;
-pub mod trust;
+pub(crate) mod trust;
 
 use std::path::Path;
 
@@ -32,7 +32,7 @@ use http::{BasicAuth, Client, Reply};
 /// Packages are the ones named with `--require-package`; `default_auto`
 /// makes `auto` (reading composer.json in `working_dir`) the default when
 /// none is named (setup and exec).
-pub fn run_in(
+pub(crate) fn run_in(
     repo: &RepoUrl,
     keys: &Keys,
     args: &CheckArgs,
@@ -53,7 +53,7 @@ pub fn run_in(
 }
 
 /// Tell a human how it went; failures are left to the caller's error line.
-pub fn say(outcome: &Outcome, reporter: &mut dyn Reporter) {
+pub(crate) fn say(outcome: &Outcome, reporter: &mut dyn Reporter) {
     if outcome.status == Status::Ok {
         reporter.info(&format!("check: ok: {}", outcome.message));
     }
@@ -61,7 +61,7 @@ pub fn say(outcome: &Outcome, reporter: &mut dyn Reporter) {
 
 /// The check itself. An `Err` is bad input (`--ca-file`); every outcome of
 /// the table is an `Ok`.
-pub fn check(
+pub(crate) fn check(
     repo: &RepoUrl,
     keys: &Keys,
     args: &CheckArgs,

@@ -3,7 +3,7 @@
 
 /// What went wrong below HTTP, by the name a user can act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NetKind {
+pub(crate) enum NetKind {
     Dns,
     Connect,
     Proxy,
@@ -16,7 +16,7 @@ pub enum NetKind {
 }
 
 impl NetKind {
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             NetKind::Dns => "DNS",
             NetKind::Connect => "connection",
@@ -37,10 +37,10 @@ impl NetKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NetError {
-    pub kind: NetKind,
+pub(crate) struct NetError {
+    pub(crate) kind: NetKind,
     /// What happened, without URLs' secrets (there are none in ours).
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// A ureq error by the name a user can act on; `via_proxy` when the

@@ -11,10 +11,10 @@ use crate::exit::Failure;
 use crate::report::Reporter;
 
 /// At most this many packages are checked; more are sampled.
-pub const MAX_PACKAGES: usize = 20;
+pub(crate) const MAX_PACKAGES: usize = 20;
 
 /// The names to check from `--require-package` values.
-pub fn resolve(
+pub(crate) fn resolve(
     given: &[String],
     working_dir: &Path,
     repo: &RepoUrl,

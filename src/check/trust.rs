@@ -17,12 +17,12 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::exit::Failure;
 
-pub struct Roots {
-    pub certs: Vec<CertificateDer<'static>>,
+pub(crate) struct Roots {
+    pub(crate) certs: Vec<CertificateDer<'static>>,
 }
 
 impl Roots {
-    pub fn load(ca_file: Option<&Path>) -> Result<Self, Failure> {
+    pub(crate) fn load(ca_file: Option<&Path>) -> Result<Self, Failure> {
         // Unreadable entries in the store are skipped, as curl skips them;
         // an empty store shows up as a TLS error naming the CA options.
         let mut certs = system_certs();

@@ -8,11 +8,11 @@ use ureq::http::uri::Scheme;
 use crate::exit::Failure;
 
 /// The default repository; its keys must be Marketplace keys.
-pub const MAGENTO_HOST: &str = "repo.magento.com";
+pub(crate) const MAGENTO_HOST: &str = "repo.magento.com";
 
 /// Why a text is not a URL magento-auth sends anything to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UrlError {
+pub(crate) enum UrlError {
     /// No `scheme://`.
     NotAbsolute,
     /// A scheme other than http and https.
@@ -26,7 +26,7 @@ pub enum UrlError {
 /// An absolute http(s) URL without credentials: `--repo-url` (see
 /// [`RepoUrl::parse`]) or a URL the check requests (see [`RepoUrl::absolute`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RepoUrl {
+pub(crate) struct RepoUrl {
     uri: Uri,
     port: Option<u16>,
 }
@@ -35,7 +35,7 @@ impl RepoUrl {
     /// A `--repo-url`: `http(s)://host[:port][/path]`, plain http for loopback
     /// hosts alone, without query or fragment. Messages never echo the URL:
     /// the one refused may hold a credential.
-    pub fn parse(url: &str) -> Result<Self, Failure> {
+    pub(crate) fn parse(url: &str) -> Result<Self, Failure> {
         let refuse = |what: &str| {
             Failure::bad_input(format!("--repo-url {what}"))
                 .with_hint("give the repository as https://host[:port][/path], as in composer.json")
@@ -61,7 +61,7 @@ impl RepoUrl {
 
     /// Any absolute http(s) URL without credentials; a fragment is dropped,
     /// as a client drops it.
-    pub fn absolute(url: &str) -> Result<Self, UrlError> {
+    pub(crate) fn absolute(url: &str) -> Result<Self, UrlError> {
         let (scheme, rest) = url.split_once("://").ok_or(UrlError::NotAbsolute)?;
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         // Looked for before parsing, so that no parse error can hide it.
@@ -87,7 +87,7 @@ impl RepoUrl {
     /// A URL found in the repository's documents, resolved as Composer
     /// resolves it: an absolute one as it is, one starting with `/` on this
     /// URL's origin, others below this URL.
-    pub fn join(&self, reference: &str) -> Result<Self, UrlError> {
+    pub(crate) fn join(&self, reference: &str) -> Result<Self, UrlError> {
         if reference.contains("://") {
             Self::absolute(reference)
         } else if reference.starts_with('/') {
@@ -97,7 +97,7 @@ impl RepoUrl {
         }
     }
 
-    pub fn is_https(&self) -> bool {
+    pub(crate) fn is_https(&self) -> bool {
         self.uri.scheme() == Some(&Scheme::HTTPS)
     }
 
@@ -110,30 +110,30 @@ impl RepoUrl {
     }
 
     /// As written, IPv6 literals with their brackets (as PHP's parse_url gives them).
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         self.uri.host().unwrap_or_default()
     }
 
     /// The port requests go to.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port.unwrap_or_else(|| self.default_port())
     }
 
     /// The key of `http-basic` that Composer uses for this repository: the host,
     /// plus `:port` when the port is not the scheme's default. Credentials go
     /// only to URLs with the same key.
-    pub fn auth_host(&self) -> String {
+    pub(crate) fn auth_host(&self) -> String {
         match self.port {
             Some(port) if port != self.default_port() => format!("{}:{port}", self.host()),
             _ => self.host().to_string(),
         }
     }
 
-    pub fn is_magento(&self) -> bool {
+    pub(crate) fn is_magento(&self) -> bool {
         self.host().eq_ignore_ascii_case(MAGENTO_HOST)
     }
 
-    pub fn is_loopback(&self) -> bool {
+    pub(crate) fn is_loopback(&self) -> bool {
         let host = self.host().trim_start_matches('[').trim_end_matches(']');
         host.eq_ignore_ascii_case("localhost")
             || host
@@ -142,7 +142,7 @@ impl RepoUrl {
     }
 
     /// Whether credentials may be sent here: over https, or to this machine.
-    pub fn may_carry_credentials(&self) -> bool {
+    pub(crate) fn may_carry_credentials(&self) -> bool {
         self.is_https() || self.is_loopback()
     }
 
@@ -154,17 +154,17 @@ impl RepoUrl {
 
     /// The URL without a trailing slash or a query, for messages and as the
     /// base of the repository's files.
-    pub fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("{}{}", self.origin(), self.uri.path().trim_end_matches('/'))
     }
 
     /// The URL to request.
-    pub fn uri(&self) -> &Uri {
+    pub(crate) fn uri(&self) -> &Uri {
         &self.uri
     }
 
     /// The URL without its query, for messages.
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         format!("{}{}", self.origin(), self.uri.path())
     }
 }
