@@ -5,8 +5,9 @@
 use std::fmt;
 
 /// The documented exit codes of magento-auth.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Code {
+    #[default]
     Success = 0,
     /// I/O errors and anything else not foreseen.
     Unexpected = 1,
@@ -22,25 +23,99 @@ pub enum Code {
     Unreachable = 6,
 }
 
-/// A failure that has its own exit code, a status word and, usually, a hint.
-///
-/// Messages name things (a variable, a path, a length) and never hold a secret.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: Code,
-    /// The status word of the SPEC's outcome table, where one applies.
-    pub status: Option<&'static str>,
-    pub message: String,
-    pub hint: Option<String>,
+/// How a command ended: the status words of the SPEC's outcome table, and
+/// those the commands add (`unchecked`, `cleaned`, `error`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Status {
+    #[default]
+    Ok,
+    /// Setup wrote the keys without checking them (`--no-check`).
+    Unchecked,
+    Skipped,
+    Cleaned,
+    MissingKeys,
+    MalformedKeys,
+    InvalidKeys,
+    Forbidden,
+    NotEntitled,
+    Unreachable,
+    /// Anything outside the table: other bad input (exit 3), I/O (exit 1).
+    Error,
 }
 
-impl Failure {
-    pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Failure {
-            code,
-            status: None,
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Unchecked => "unchecked",
+            Status::Skipped => "skipped",
+            Status::Cleaned => "cleaned",
+            Status::MissingKeys => "missing-keys",
+            Status::MalformedKeys => "malformed-keys",
+            Status::InvalidKeys => "invalid-keys",
+            Status::Forbidden => "forbidden",
+            Status::NotEntitled => "not-entitled",
+            Status::Unreachable => "unreachable",
+            Status::Error => "error",
+        }
+    }
+
+    /// The exit code of the status; an `Error` outcome carries its own.
+    pub fn code(self) -> Code {
+        match self {
+            Status::Ok | Status::Unchecked | Status::Skipped | Status::Cleaned => Code::Success,
+            Status::MissingKeys | Status::MalformedKeys => Code::BadInput,
+            Status::InvalidKeys => Code::InvalidKeys,
+            Status::Forbidden | Status::NotEntitled => Code::Forbidden,
+            Status::Unreachable => Code::Unreachable,
+            Status::Error => Code::Unexpected,
+        }
+    }
+}
+
+/// The one outcome type: from the check's classification to the reporter's
+/// summary, the GitHub output `status`, `--json` and the exit code. The
+/// check's fields are filled where a check ran.
+///
+/// Messages name things (a variable, a path, a length) and never hold a secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    /// The exit code: the status's, or for `Error` the failure's own.
+    pub code: Code,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The repository URL as parsed, never as given (it may carry credentials).
+    pub repository: Option<String>,
+    pub http_status: Option<u16>,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    /// Each required package and whether the keys can see it.
+    pub packages: Vec<(String, bool)>,
+}
+
+/// An outcome that ends a command with a non-zero exit code, as an error
+/// that `?` carries up to [`crate::run`].
+pub type Failure = Outcome;
+
+impl Outcome {
+    /// An outcome of the table (or `ok`, `skipped`...), with its exit code.
+    pub fn of(status: Status, message: impl Into<String>) -> Self {
+        Outcome {
+            status,
+            code: status.code(),
             message: message.into(),
-            hint: None,
+            ..Outcome::default()
+        }
+    }
+
+    /// A failure outside the table, with the code it exits with.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Error,
+            code,
+            message: message.into(),
+            ..Outcome::default()
         }
     }
 
@@ -49,14 +124,80 @@ impl Failure {
         Self::new(Code::BadInput, message)
     }
 
-    pub fn with_status(mut self, status: &'static str) -> Self {
-        self.status = Some(status);
+    /// The same failure under a status of the table (and its exit code).
+    pub fn with_status(mut self, status: Status) -> Self {
+        self.status = status;
+        self.code = status.code();
         self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+
+    /// `with_hint` for an optional hint.
+    pub fn with_hint_opt(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    pub fn with_repository(mut self, repository: impl Into<String>) -> Self {
+        self.repository = Some(repository.into());
+        self
+    }
+
+    /// This outcome's facts (repository, requests, packages) with `verdict`'s
+    /// status, message and hint.
+    pub fn concluded(self, verdict: Outcome) -> Self {
+        Outcome {
+            status: verdict.status,
+            code: verdict.code,
+            message: verdict.message,
+            hint: verdict.hint,
+            ..self
+        }
+    }
+
+    /// `Ok` for the outcomes that exit 0, else the failure itself.
+    pub fn into_result(self) -> Result<Outcome, Failure> {
+        if self.code == Code::Success {
+            Ok(self)
+        } else {
+            Err(self)
+        }
+    }
+
+    /// The outcome of any error that reaches the top: a [`Failure`] as it
+    /// is, anything else `error` with exit 1.
+    pub fn of_error(err: &anyhow::Error) -> Self {
+        let message = format!("{err:#}");
+        match err.downcast_ref::<Failure>() {
+            Some(failure) => Outcome {
+                message,
+                ..failure.clone()
+            },
+            None => Outcome::new(Code::Unexpected, message),
+        }
+    }
+
+    /// The object `--json` prints.
+    pub fn to_json(&self) -> serde_json::Value {
+        let packages: Vec<serde_json::Value> = self
+            .packages
+            .iter()
+            .map(|(name, visible)| serde_json::json!({"name": name, "visible": visible}))
+            .collect();
+        serde_json::json!({
+            "status": self.status.word(),
+            "repository": self.repository,
+            "http_status": self.http_status,
+            "attempts": self.attempts,
+            "duration_ms": self.duration_ms,
+            "packages": packages,
+            "message": self.message,
+            "hint": self.hint,
+        })
     }
 }
 
@@ -77,14 +218,6 @@ pub fn plain_io(err: &std::io::Error) -> String {
     }
 }
 
-/// The exit code and hint for any error that reaches `main`.
-pub fn classify(err: &anyhow::Error) -> (Code, Option<&str>) {
-    match err.downcast_ref::<Failure>() {
-        Some(failure) => (failure.code, failure.hint.as_deref()),
-        None => (Code::Unexpected, None),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,13 +228,46 @@ mod tests {
         let err = Err::<(), _>(Failure::bad_input("bad").with_hint("fix it"))
             .context("reading auth.json")
             .unwrap_err();
-        assert_eq!(classify(&err), (Code::BadInput, Some("fix it")));
+        let outcome = Outcome::of_error(&err);
+        assert_eq!(
+            (outcome.code, outcome.hint.as_deref()),
+            (Code::BadInput, Some("fix it"))
+        );
+        assert_eq!(outcome.message, "reading auth.json: bad");
         assert_eq!(format!("{err:#}"), "reading auth.json: bad");
+    }
+
+    #[test]
+    fn statuses_map_to_the_documented_exit_codes() {
+        let table = [
+            (Status::Ok, "ok", 0),
+            (Status::Unchecked, "unchecked", 0),
+            (Status::Skipped, "skipped", 0),
+            (Status::Cleaned, "cleaned", 0),
+            (Status::MissingKeys, "missing-keys", 3),
+            (Status::MalformedKeys, "malformed-keys", 3),
+            (Status::InvalidKeys, "invalid-keys", 4),
+            (Status::Forbidden, "forbidden", 5),
+            (Status::NotEntitled, "not-entitled", 5),
+            (Status::Unreachable, "unreachable", 6),
+        ];
+        for (status, word, code) in table {
+            assert_eq!(status.word(), word);
+            assert_eq!(Outcome::of(status, "").code as u8, code, "{word}");
+        }
+        let failure = Failure::bad_input("x").with_status(Status::MalformedKeys);
+        assert_eq!(
+            (failure.status, failure.code),
+            (Status::MalformedKeys, Code::BadInput)
+        );
+        assert_eq!(Failure::bad_input("x").status.word(), "error");
     }
 
     #[test]
     fn other_errors_are_unexpected() {
         let err = anyhow::anyhow!("disk on fire");
-        assert_eq!(classify(&err), (Code::Unexpected, None));
+        let outcome = Outcome::of_error(&err);
+        assert_eq!((outcome.code, outcome.hint), (Code::Unexpected, None));
+        assert_eq!(outcome.status, Status::Error);
     }
 }

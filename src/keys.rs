@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::cli::KeyArgs;
-use crate::exit::Failure;
+use crate::exit::{Failure, Status};
 use crate::report::Reporter;
 use crate::secret::Secret;
 
@@ -62,7 +62,7 @@ pub fn read(args: &KeyArgs, strict: bool, reporter: &mut dyn Reporter) -> Result
             private_name,
             public.char_len()
         ))
-        .with_status("malformed-keys")
+        .with_status(Status::MalformedKeys)
         .with_hint(
             "the public key is the username and the private key the password: \
              they are two different values of one pair",
@@ -92,7 +92,7 @@ pub fn missing(args: &KeyArgs) -> Failure {
         "no Marketplace keys: {} and {private} are not set or empty",
         args.public_key_env
     ))
-    .with_status("missing-keys")
+    .with_status(Status::MissingKeys)
     .with_hint(
         "CI withholds secrets from jobs it does not trust, such as pull requests from forks \
          and Dependabot runs; otherwise pass the keys from masked secrets as environment \
@@ -130,7 +130,7 @@ fn read_env(name: &str) -> Result<Option<Secret>> {
         Some(value) => match value.into_string() {
             Ok(text) => Ok(Some(Secret::new(text))),
             Err(_) => Err(Failure::bad_input(format!("{name} is not valid UTF-8"))
-                .with_status("malformed-keys")
+                .with_status(Status::MalformedKeys)
                 .with_hint(WHERE_KEYS_ARE)
                 .into()),
         },
@@ -145,7 +145,7 @@ fn read_stdin_line() -> Result<Option<Secret>> {
         .map_err(|err| match err.kind() {
             std::io::ErrorKind::InvalidData => anyhow::Error::from(
                 Failure::bad_input("the private key from standard input is not valid UTF-8")
-                    .with_status("malformed-keys"),
+                    .with_status(Status::MalformedKeys),
             ),
             _ => anyhow::Error::from(err).context("reading the private key from standard input"),
         })?;
@@ -169,7 +169,7 @@ fn validate(
 ) -> Result<Secret, Failure> {
     let refuse = |what: String, hint: &str| {
         Failure::bad_input(format!("{name} {what}"))
-            .with_status("malformed-keys")
+            .with_status(Status::MalformedKeys)
             .with_hint(hint)
     };
     let Some(value) = value else {

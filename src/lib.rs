@@ -21,7 +21,7 @@ pub mod signals;
 use crate::ci::Platform;
 use crate::cli::Cli;
 use crate::composer::repo_url::RepoUrl;
-use crate::exit::Failure;
+use crate::exit::Outcome;
 use crate::report::Summary;
 
 /// Run a parsed command line on the platform it asks for; the exit code.
@@ -36,35 +36,26 @@ pub fn run(cli: &Cli) -> u8 {
     let (mut code, summary) = match result {
         Ok(done) => done,
         Err(err) => {
-            let (code, hint) = exit::classify(&err);
-            let message = format!("{err:#}");
-            reporter.error(&message, hint);
-            let summary = Summary {
-                command: cli.command.name(),
-                status: err
-                    .downcast_ref::<Failure>()
-                    .and_then(|f| f.status)
-                    .unwrap_or("error")
-                    .to_string(),
-                // Parsed, never as given: the URL refused may be one that
-                // carries credentials.
-                repository: cli
-                    .command
-                    .repo_url()
-                    .and_then(|url| RepoUrl::parse(url).ok())
-                    .map(|url| url.base()),
-                message: Some(message),
-                hint: hint.map(str::to_string),
-                ..Summary::default()
-            };
-            (code as u8, summary)
+            let mut outcome = Outcome::of_error(&err);
+            reporter.error(&outcome.message, outcome.hint.as_deref());
+            // Parsed, never as given: the URL refused may be one that
+            // carries credentials.
+            outcome.repository = cli
+                .command
+                .repo_url()
+                .and_then(|url| RepoUrl::parse(url).ok())
+                .map(|url| url.base());
+            (
+                outcome.code as u8,
+                Summary::new(cli.command.name(), outcome),
+            )
         }
     };
     if let Err(err) = reporter.summary(&summary) {
-        let (failed, hint) = exit::classify(&err);
-        reporter.error(&format!("{err:#}"), hint);
+        let failed = Outcome::of_error(&err);
+        reporter.error(&failed.message, failed.hint.as_deref());
         if code == 0 {
-            code = failed as u8;
+            code = failed.code as u8;
         }
     }
     code

@@ -11,36 +11,46 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::exit::Outcome;
 use crate::sanitize;
 
-/// How a command ended, for machine-readable outputs and summaries.
+/// How a command ended, for machine-readable outputs and summaries: its
+/// outcome, and what the command wrote where.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
     pub command: &'static str,
-    /// A status word: `ok`, `unchecked`, `skipped`, `cleaned`, or a failure's.
-    pub status: String,
-    pub repository: Option<String>,
     pub mode: Option<&'static str>,
     pub auth_file: Option<PathBuf>,
-    pub message: Option<String>,
-    pub hint: Option<String>,
+    pub outcome: Outcome,
 }
 
 impl Summary {
+    pub fn new(command: &'static str, outcome: Outcome) -> Self {
+        Summary {
+            command,
+            outcome,
+            ..Summary::default()
+        }
+    }
+
     /// The summary with every piece of text made safe to print.
     pub fn sanitized(&self) -> Summary {
         let text = |t: &String| sanitize::text(t);
+        let outcome = &self.outcome;
         Summary {
             command: self.command,
-            status: sanitize::text(&self.status),
-            repository: self.repository.as_ref().map(text),
             mode: self.mode,
             auth_file: self
                 .auth_file
                 .as_ref()
                 .map(|p| PathBuf::from(sanitize::text(&p.display().to_string()))),
-            message: self.message.as_ref().map(text),
-            hint: self.hint.as_ref().map(text),
+            outcome: Outcome {
+                repository: outcome.repository.as_ref().map(text),
+                message: sanitize::text(&outcome.message),
+                hint: outcome.hint.as_ref().map(text),
+                packages: Vec::new(),
+                ..outcome.clone()
+            },
         }
     }
 }

@@ -20,11 +20,14 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde_json::Value;
 
 use crate::secret::Secret;
+use controls::{defuse, visible};
+use forms::forms_of;
+
+mod controls;
+mod forms;
 
 /// Characters kept of one message (a hint, a warning, a JSON string).
 pub const CAP: usize = 4096;
@@ -37,10 +40,6 @@ pub const DATA_CAP: usize = 256 * 1024;
 pub const REDACTED: &str = "***";
 /// Appended where text was cut.
 pub const CUT: &str = "…[cut]";
-/// Forms shorter than this are left alone: blanking `null` or a two-letter
-/// word everywhere would garble output and protect nothing that matters
-/// (Marketplace keys are 32 characters).
-const MIN_FORM: usize = 6;
 
 /// The forms of every registered secret, longest first so that a form that
 /// holds another is blanked whole. Replaced, never changed in place, so that
@@ -132,103 +131,6 @@ fn clean(raw: &str, cap: usize) -> String {
     out
 }
 
-/// Control characters shown as escapes, escape sequences dropped.
-fn visible(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    // Once a string command has no end, none after it has one either.
-    let mut unterminated = false;
-    while let Some(c) = rest.chars().next() {
-        rest = &rest[c.len_utf8()..];
-        match c {
-            '\x1b' => rest = skip_escape(rest, &mut unterminated),
-            // A tab is spacing, not structure.
-            '\t' => out.push(' '),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            // C0, DEL, C1 (NEL and the 8-bit CSI among them), and the
-            // characters that end lines or reorder text where they show.
-            c if c.is_control()
-                || matches!(
-                    c,
-                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
-                )
-                || ('\u{202a}'..='\u{202e}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c) =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// What is left after an ESC, read as a terminal would read it (ECMA-48): a
-/// CSI up to its final byte; a string command (OSC, DCS, SOS, PM, APC) up to
-/// its terminator, or only its opener when it has none (so that an
-/// unterminated one hides nothing after it); one character of any other
-/// sequence. Every byte looked at is ASCII, so every cut is on a character.
-fn skip_escape<'a>(rest: &'a str, unterminated: &mut bool) -> &'a str {
-    let bytes = rest.as_bytes();
-    let run = |from: usize, range: std::ops::RangeInclusive<u8>| {
-        from + bytes[from..]
-            .iter()
-            .take_while(|b| range.contains(b))
-            .count()
-    };
-    match bytes.first() {
-        Some(b'[') => {
-            let end = run(1, 0x20..=0x3f);
-            let end = end + usize::from(bytes.get(end).is_some_and(|b| (0x40..=0x7e).contains(b)));
-            &rest[end..]
-        }
-        Some(b']' | b'P' | b'X' | b'^' | b'_') => {
-            let body = &rest[1..];
-            if !*unterminated {
-                match string_end(body.as_bytes()) {
-                    Some(end) => return &body[end..],
-                    None => *unterminated = true,
-                }
-            }
-            body
-        }
-        Some(0x20..=0x2f) => {
-            let end = run(0, 0x20..=0x2f);
-            let end = end + usize::from(bytes.get(end).is_some_and(|b| (0x30..=0x7e).contains(b)));
-            &rest[end..]
-        }
-        Some(0x30..=0x7e) => &rest[1..],
-        _ => rest,
-    }
-}
-
-/// Where a string command ends: after BEL, ESC `\`, or the 8-bit ST.
-fn string_end(body: &[u8]) -> Option<usize> {
-    body.iter()
-        .enumerate()
-        .find_map(|(i, b)| match (b, body.get(i + 1)) {
-            (0x07, _) => Some(i + 1),
-            (0x1b, Some(b'\\')) | (0xc2, Some(0x9c)) => Some(i + 2),
-            _ => None,
-        })
-}
-
-/// Make sure GitHub reads no workflow command in the text: `::` at its start
-/// (after leading whitespace, which the runner trims) gets a `\` in front,
-/// and the older `##[` form, which the runner finds anywhere in a line,
-/// becomes `##\[`. The reporter composes its own commands after this.
-fn defuse(mut text: String) -> String {
-    if text.contains("##[") {
-        text = text.replace("##[", "##\\[");
-    }
-    let lead = text.len() - text.trim_start().len();
-    if text[lead..].starts_with("::") {
-        text.insert(lead, '\\');
-    }
-    text
-}
-
 /// `scheme://user:pass@host` becomes `scheme://***@host`, wherever a URL
 /// appears in the text.
 fn hide_userinfo(text: &str) -> Cow<'_, str> {
@@ -259,107 +161,12 @@ fn hide_userinfo(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Every form `secret` could travel in, at least [`MIN_FORM`] long.
-fn forms_of(secret: &str) -> Vec<Secret> {
-    if secret.is_empty() {
-        return Vec::new();
-    }
-    let mut texts: Vec<String> = vec![secret.to_string()];
-    // JSON: as serde writes it, and as PHP does with and without escaping
-    // `/` and non-ASCII (Composer writes files with neither escaped).
-    let serde = Value::String(secret.to_string()).to_string();
-    texts.push(serde[1..serde.len() - 1].to_string());
-    for slashes in [false, true] {
-        for unicode in [false, true] {
-            texts.push(php_json(secret, slashes, unicode));
-        }
-    }
-    texts.sort();
-    texts.dedup();
-    let mut forms: Vec<String> = Vec::new();
-    for text in &texts {
-        forms.push(text.clone());
-        forms.extend(base64_forms(text.as_bytes()));
-    }
-    for lowercase in [false, true] {
-        for plus in [false, true] {
-            forms.push(percent_encode(secret, lowercase, plus));
-        }
-    }
-    // Wrapped at once, so that every copy is wiped when it is dropped.
-    let forms: Vec<Secret> = forms.into_iter().map(Secret::new).collect();
-    drop(texts.into_iter().map(Secret::new).collect::<Vec<_>>());
-    let mut out: Vec<Secret> = Vec::new();
-    for form in forms {
-        if form.expose().chars().count() >= MIN_FORM && !out.contains(&form) {
-            out.push(form);
-        }
-    }
-    out
-}
-
-/// Base64 of `bytes` as it shows alone (padded and not), and inside longer
-/// base64 at each of the three alignments it could have there: from the
-/// first whole 3-byte group on, up to the last whole group, which is all
-/// that does not depend on the bytes around it. Each alignment also without
-/// its first and last group, so that a fragment is found even where those
-/// were cut off; the longer forms, tried first, take those groups too
-/// wherever they are there.
-fn base64_forms(bytes: &[u8]) -> Vec<String> {
-    let mut forms = vec![STANDARD.encode(bytes), STANDARD_NO_PAD.encode(bytes)];
-    for offset in 0..3 {
-        let Some(rest) = bytes.get(offset..) else {
-            continue;
-        };
-        let whole = rest.len() / 3 * 3;
-        forms.push(STANDARD_NO_PAD.encode(&rest[..whole]));
-        let encoded = STANDARD.encode(rest);
-        if encoded.len() > 8 {
-            forms.push(encoded[4..encoded.len() - 4].to_string());
-        }
-    }
-    forms
-}
-
-fn php_json(text: &str, slashes: bool, unicode: bool) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '/' if slashes => out.push_str("\\/"),
-            c if u32::from(c) < 0x20 || (unicode && !c.is_ascii()) => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// RFC 3986: everything but the unreserved characters as `%XX`; with
-/// `plus`, a space as `+` (form encoding).
-fn percent_encode(text: &str, lowercase: bool, plus: bool) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(byte));
-            }
-            b' ' if plus => out.push('+'),
-            _ if lowercase => out.push_str(&format!("%{byte:02x}")),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::forms::{percent_encode, php_json};
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
     // The registry is process-wide: each test registers its own secrets,
     // which no other test prints.

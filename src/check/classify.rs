@@ -1,94 +1,27 @@
 //! From what the repository answered to a status, a message and a hint, in
 //! the words of Adobe's page on Marketplace authentication keys.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
-use super::http::{NetError, NetKind, Reply};
-use crate::exit::Code;
-use crate::secret::Secret;
+use super::http::Reply;
+use super::net_error::{NetError, NetKind};
+use crate::exit::{Outcome, Status};
+use crate::sanitize;
 
-/// The outcomes of the SPEC's table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Ok,
-    Skipped,
-    MissingKeys,
-    MalformedKeys,
-    InvalidKeys,
-    Forbidden,
-    NotEntitled,
-    Unreachable,
+/// An outcome of the table with its hint.
+fn verdict(status: Status, message: String, hint: &str) -> Outcome {
+    Outcome::of(status, message).with_hint(hint)
 }
 
-impl Status {
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Skipped => "skipped",
-            Status::MissingKeys => "missing-keys",
-            Status::MalformedKeys => "malformed-keys",
-            Status::InvalidKeys => "invalid-keys",
-            Status::Forbidden => "forbidden",
-            Status::NotEntitled => "not-entitled",
-            Status::Unreachable => "unreachable",
-        }
-    }
-
-    pub fn from_word(word: &str) -> Option<Self> {
-        [
-            Status::Ok,
-            Status::Skipped,
-            Status::MissingKeys,
-            Status::MalformedKeys,
-            Status::InvalidKeys,
-            Status::Forbidden,
-            Status::NotEntitled,
-            Status::Unreachable,
-        ]
-        .into_iter()
-        .find(|s| s.word() == word)
-    }
-
-    pub fn code(self) -> Code {
-        match self {
-            Status::Ok | Status::Skipped => Code::Success,
-            Status::MissingKeys | Status::MalformedKeys => Code::BadInput,
-            Status::InvalidKeys => Code::InvalidKeys,
-            Status::Forbidden | Status::NotEntitled => Code::Forbidden,
-            Status::Unreachable => Code::Unreachable,
-        }
-    }
-}
-
-/// A failed step: what to tell the user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verdict {
-    pub status: Status,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl Verdict {
-    fn new(status: Status, message: String, hint: &str) -> Self {
-        Verdict {
-            status,
-            message,
-            hint: Some(hint.to_string()),
-        }
-    }
-}
-
-pub const INVALID_KEYS_HINT: &str = "the public key is the username and the private key the password: \
+pub(crate) const INVALID_KEYS_HINT: &str = "the public key is the username and the private key the password: \
      check that they are not swapped, and that the pair is enabled in Commerce Marketplace, \
      My Profile, Marketplace tab, Access Keys (disabled or deleted keys are rejected)";
 
-pub const FORBIDDEN_HINT: &str = "the keys work but access was refused: the MAGEID they belong to \
+pub(crate) const FORBIDDEN_HINT: &str = "the keys work but access was refused: the MAGEID they belong to \
      may lack access, or access expired because of an outstanding invoice; the primary contact \
      of the account should check its invoices, then contact Adobe Commerce support";
 
-pub const NOT_ENTITLED_HINT: &str = "Adobe Commerce packages need keys created under a MAGEID \
+pub(crate) const NOT_ENTITLED_HINT: &str = "Adobe Commerce packages need keys created under a MAGEID \
      that has been granted access, usually the primary contact of the Adobe Commerce account, \
      who may not be the cloud project owner: ask them for keys, or to share access";
 
@@ -97,38 +30,35 @@ const TLS_HINT: &str = "the certificate must chain to a CA in the system trust s
      that way); verification cannot be turned off";
 
 /// Where the check was talking to, for messages.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The URL requested, without credentials.
-    pub url: &'a str,
+    pub(crate) url: &'a str,
     /// The proxy the request went through, if any.
-    pub proxy: Option<&'a str>,
-    pub attempts: u32,
-    /// The credentials sent, user name then password: blanked out of
-    /// anything the server says, in every form it could echo them in.
-    pub redact: &'a [&'a str],
+    pub(crate) proxy: Option<&'a str>,
+    pub(crate) attempts: u32,
 }
 
 /// The verdict on an answer that is not a 200, or on a failed request.
-pub fn failure(result: &Result<Reply, NetError>, ctx: &Context) -> Verdict {
+pub(crate) fn failure(result: &Result<Reply, NetError>, ctx: &Context) -> Outcome {
     match result {
         Ok(reply) => http_failure(reply, ctx),
         Err(err) => net_failure(err, ctx),
     }
 }
 
-fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
+fn http_failure(reply: &Reply, ctx: &Context) -> Outcome {
     let url = ctx.url;
     let status = reply.status;
-    let said = server_warning(&reply.body, ctx.redact)
+    let said = server_warning(&reply.body)
         .map(|w| format!("; the repository says: \"{w}\""))
         .unwrap_or_default();
     match status {
-        401 => Verdict::new(
+        401 => verdict(
             Status::InvalidKeys,
             format!("{url} rejected the keys (HTTP 401){said}"),
             INVALID_KEYS_HINT,
         ),
-        403 => Verdict::new(
+        403 => verdict(
             Status::Forbidden,
             format!("{url} refused access (HTTP 403){said}"),
             FORBIDDEN_HINT,
@@ -139,20 +69,20 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
                 .as_deref()
                 .map(location_host)
                 .unwrap_or_else(|| "nowhere (no Location header)".into());
-            Verdict::new(
+            verdict(
                 Status::Unreachable,
                 format!("{url} redirects (HTTP {status}) to {target}; redirects are not followed"),
                 "credentials go to the repository's own host alone: give --repo-url the address \
                  that answers without a redirect",
             )
         }
-        404 => Verdict::new(
+        404 => verdict(
             Status::Unreachable,
             format!("{url} was not found (HTTP 404){said}"),
             "check --repo-url; repo.magento.com also answers 404 when the licence was revoked \
              or the keys were deleted: check them in Commerce Marketplace, My Profile, Access Keys",
         ),
-        429 | 500..=599 => Verdict::new(
+        429 | 500..=599 => verdict(
             Status::Unreachable,
             format!(
                 "{url} answered HTTP {status}{} after {} attempt(s){}{said}",
@@ -170,7 +100,7 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
             "the repository is failing or limiting requests: try again later, or raise \
              --retries and --timeout",
         ),
-        _ => Verdict::new(
+        _ => verdict(
             Status::Unreachable,
             format!("{url} answered HTTP {status}{said}"),
             "check --repo-url, and any proxy between the job and the repository",
@@ -178,7 +108,7 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Verdict {
     }
 }
 
-fn net_failure(err: &NetError, ctx: &Context) -> Verdict {
+fn net_failure(err: &NetError, ctx: &Context) -> Outcome {
     let url = ctx.url;
     let via = ctx
         .proxy
@@ -212,11 +142,14 @@ fn net_failure(err: &NetError, ctx: &Context) -> Verdict {
              check --repo-url and any proxy"
         }
     };
-    Verdict::new(Status::Unreachable, message, hint)
+    verdict(Status::Unreachable, message, hint)
 }
 
 /// The repository document of a 200 answer, or why it is not one.
-pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, Value>, Verdict> {
+pub(crate) fn repository_document(
+    reply: &Reply,
+    ctx: &Context,
+) -> Result<Map<String, Value>, Outcome> {
     const KEYS: &[&str] = &[
         "packages",
         "providers",
@@ -228,7 +161,7 @@ pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, V
         "includes",
     ];
     let not_one = || {
-        Verdict::new(
+        verdict(
             Status::Unreachable,
             format!(
                 "{} answered HTTP 200 with something that is not a Composer repository",
@@ -243,75 +176,38 @@ pub fn repository_document(reply: &Reply, ctx: &Context) -> Result<Map<String, V
     }
 }
 
+/// The longest part of the repository's own words that a message quotes.
+const QUOTED: usize = 300;
+
 /// The repository's own `warning` (or, failing that, `info`, `message`), made
 /// safe to print: one line, bounded, no key in it in any form the server
-/// could echo it in (see [`echoed_forms`]). Blanked before it is cut short,
-/// so that no part of a form survives at the cut.
-pub fn server_warning(body: &[u8], redact: &[&str]) -> Option<String> {
+/// could echo it in (the credentials sent are registered with the
+/// sanitiser before any request). Blanked before it is cut short, so that
+/// no part of a form survives at the cut.
+pub(crate) fn server_warning(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     let text = ["warning", "info", "message", "error"]
         .iter()
         .find_map(|k| value.get(*k).and_then(Value::as_str))?;
-    let mut clean: String = text
+    let one_line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    for form in echoed_forms(redact) {
-        clean = clean.replace(form.expose(), "***");
-    }
-    let clean: String = clean.chars().take(300).collect();
+    let clean: String = sanitize::text(&one_line).chars().take(QUOTED).collect();
     let clean = clean.trim().to_string();
     (!clean.is_empty()).then_some(clean)
 }
 
-/// What a server may send back of credentials it received: each value raw,
-/// JSON-escaped and percent-encoded, and (for a user and password) the Basic
-/// header's base64 of `user:password`. Longest first, so that a form that
-/// holds another is blanked whole.
-fn echoed_forms(secrets: &[&str]) -> Vec<Secret> {
-    let mut forms = Vec::new();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        forms.push(Secret::new(secret.to_string()));
-        let json = Secret::new(Value::String(secret.to_string()).to_string());
-        let json = json.expose();
-        forms.push(Secret::new(json[1..json.len() - 1].to_string()));
-        for lowercase in [false, true] {
-            forms.push(Secret::new(percent_encode(secret, lowercase)));
-        }
-    }
-    if let [user, password] = secrets {
-        forms.push(Secret::new(
-            BASE64.encode(Secret::new(format!("{user}:{password}")).expose()),
-        ));
-    }
-    forms.sort_by_key(|form| std::cmp::Reverse(form.expose().len()));
-    forms
-}
-
-/// Every byte but RFC 3986's unreserved characters as `%XX`.
-fn percent_encode(text: &str, lowercase: bool) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(byte))
-            }
-            _ if lowercase => out.push_str(&format!("%{byte:02x}")),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 /// Only the host of a redirect target: its path or query could hold anything.
 fn location_host(location: &str) -> String {
-    match location.split_once("://") {
-        Some((_, rest)) => {
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            format!("host {host}")
-        }
-        None => "a path on the same host".into(),
+    match location.parse::<ureq::http::Uri>() {
+        Ok(uri) => match (uri.host(), uri.port_u16()) {
+            (Some(host), Some(port)) => format!("host {host}:{port}"),
+            (Some(host), None) => format!("host {host}"),
+            (None, _) => "a path on the same host".into(),
+        },
+        Err(_) if location.contains("://") => "an address that is not a valid URL".into(),
+        Err(_) => "a path on the same host".into(),
     }
 }
 
@@ -324,7 +220,6 @@ mod tests {
             url: "https://repo.magento.com/packages.json",
             proxy: None,
             attempts: 1,
-            redact: &["SECRETKEY"],
         }
     }
 
@@ -354,6 +249,7 @@ mod tests {
 
     #[test]
     fn the_repository_warning_is_quoted_without_secrets() {
+        sanitize::register("SECRETKEY");
         let body = r#"{"warning":"Your Magento authentication keys are invalid.\nSECRETKEY"}"#;
         let verdict = failure(&reply(401, body), &ctx());
         assert!(
@@ -368,8 +264,14 @@ mod tests {
 
     #[test]
     fn a_warning_that_echoes_the_credentials_in_any_form_is_blanked() {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD as BASE64;
         let (user, password) = ("us/er é", "pa\"ss:%w");
         let basic = BASE64.encode(format!("{user}:{password}"));
+        // As keys::read registers them: each key, and the pair.
+        for secret in [user, password, &format!("{user}:{password}")] {
+            sanitize::register(secret);
+        }
         let echoes = [
             format!("Basic {basic}"),
             format!("{user} {password}"),
@@ -380,7 +282,7 @@ mod tests {
         ];
         for echo in echoes {
             let body = serde_json::json!({ "warning": echo }).to_string();
-            let said = server_warning(body.as_bytes(), &[user, password]).unwrap();
+            let said = server_warning(body.as_bytes()).unwrap();
             for leak in [
                 user,
                 password,
@@ -453,27 +355,6 @@ mod tests {
             assert_eq!(
                 repository_document(&r, &ctx()).unwrap_err().status,
                 Status::Unreachable
-            );
-        }
-    }
-
-    #[test]
-    fn statuses_map_to_the_documented_exit_codes() {
-        let table = [
-            ("ok", 0),
-            ("skipped", 0),
-            ("missing-keys", 3),
-            ("malformed-keys", 3),
-            ("invalid-keys", 4),
-            ("forbidden", 5),
-            ("not-entitled", 5),
-            ("unreachable", 6),
-        ];
-        for (word, code) in table {
-            assert_eq!(
-                Status::from_word(word).unwrap().code() as u8,
-                code,
-                "{word}"
             );
         }
     }

@@ -4,40 +4,40 @@
 
 use anyhow::Result;
 
-use super::classify::{self, Context, Status};
-use super::http::{BasicAuth, Client, Url};
-use super::{CheckReport, trust};
+use super::classify::{self, Context};
+use super::http::{BasicAuth, Client};
+use super::trust;
 use crate::cli::CheckCommandArgs;
-use crate::exit::Failure;
+use crate::composer::repo_url::{RepoUrl, UrlError};
+use crate::exit::{Failure, Outcome, Status};
 use crate::report::Reporter;
 use crate::secret::Secret;
 
-pub const DEFAULT_URL: &str = "https://www.magentocommerce.com/products/downloads/info/help";
+pub(crate) const DEFAULT_URL: &str = "https://www.magentocommerce.com/products/downloads/info/help";
 const MAGEID: &str = "MAGENTO_MAGEID";
 const TOKEN: &str = "MAGENTO_DOWNLOAD_TOKEN";
 
 /// The URL the pair is checked against, refused (before anything is sent,
 /// and without echoing it) when it is not https or carries credentials.
-pub fn validate_url(args: &CheckCommandArgs) -> Result<Url, Failure> {
+pub(crate) fn validate_url(args: &CheckCommandArgs) -> Result<RepoUrl, Failure> {
     let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
-    if super::has_userinfo(url_text) {
-        return Err(
-            Failure::bad_input("the download token URL carries credentials (user:pass@)")
-                .with_hint(
-                    "give the URL without them; the pair comes from MAGENTO_MAGEID and \
+    match RepoUrl::absolute(url_text) {
+        Ok(url) if url.may_carry_credentials() => Ok(url),
+        Err(UrlError::Credentials) => Err(Failure::bad_input(
+            "the download token URL carries credentials (user:pass@)",
+        )
+        .with_hint(
+            "give the URL without them; the pair comes from MAGENTO_MAGEID and \
              MAGENTO_DOWNLOAD_TOKEN",
-                ),
-        );
+        )),
+        _ => Err(Failure::bad_input("the download token URL must be https")),
     }
-    Url::parse(url_text)
-        .filter(|u| u.scheme == "https" || u.is_loopback())
-        .ok_or_else(|| Failure::bad_input("the download token URL must be https"))
 }
 
 /// Check the pair and fold the outcome into `report`.
-pub fn check(
+pub(crate) fn check(
     args: &CheckCommandArgs,
-    report: &mut CheckReport,
+    report: &mut Outcome,
     reporter: &mut dyn Reporter,
 ) -> Result<()> {
     let var = |name: &str| {
@@ -48,18 +48,21 @@ pub fn check(
             .map(Secret::new)
     };
     let (Some(mageid), Some(token)) = (var(MAGEID), var(TOKEN)) else {
-        report.status = Status::MissingKeys;
-        report.message =
-            format!("--download-token needs {MAGEID} and {TOKEN}, and they are not both set");
-        report.hint = Some(
+        let missing = Outcome::of(
+            Status::MissingKeys,
+            format!("--download-token needs {MAGEID} and {TOKEN}, and they are not both set"),
+        )
+        .with_hint(
             "your MAGEID is shown top left of your magento.com account page; the token is made \
              under My Account, Account Settings, Downloads Access Token; pass both from masked \
-             secrets"
-                .into(),
+             secrets",
         );
+        conclude(report, missing);
         return Ok(());
     };
     reporter.mask(token.expose());
+    // Not a secret to mask in CI logs, but never quoted back from a server.
+    crate::sanitize::register(mageid.expose());
     let url_text = args.download_token_url.as_deref().unwrap_or(DEFAULT_URL);
     let url = validate_url(args)?;
     let roots = trust::Roots::load(args.check.ca_file.as_deref())?;
@@ -68,12 +71,11 @@ pub fn check(
     let mut client = match Client::new(&roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
-            report.status = Status::Unreachable;
-            report.message = why;
+            conclude(report, Outcome::of(Status::Unreachable, why));
             return Ok(());
         }
     };
-    let auth = BasicAuth::new(url.authority.clone(), &mageid, &token);
+    let auth = BasicAuth::new(url.auth_host(), &mageid, &token);
     let result = client.get(&url, Some(&auth));
     report.attempts += client.attempts;
     report.duration_ms += u64::try_from(client.elapsed().as_millis()).unwrap_or(0);
@@ -84,31 +86,34 @@ pub fn check(
                 .push_str("; the download access token was accepted");
         }
         Ok(reply) if reply.status == 401 => {
-            report.status = Status::InvalidKeys;
-            report.message = format!("{url_text} rejected {MAGEID} and {TOKEN} (HTTP 401)");
-            report.hint = Some(
+            let rejected = Outcome::of(
+                Status::InvalidKeys,
+                format!("{url_text} rejected {MAGEID} and {TOKEN} (HTTP 401)"),
+            )
+            .with_hint(
                 "the MAGEID is the username and the download access token the password; \
                  generating a new token (magento.com, My Account, Account Settings, Downloads \
-                 Access Token) replaces and disables the old one"
-                    .into(),
+                 Access Token) replaces and disables the old one",
             );
+            conclude(report, rejected);
         }
         _ => {
             let proxy = client.proxy_for(&url).map(str::to_string);
-            let redact = [mageid.expose(), token.expose()];
             let verdict = classify::failure(
                 &result,
                 &Context {
                     url: url_text,
                     proxy: proxy.as_deref(),
                     attempts: client.attempts,
-                    redact: &redact,
                 },
             );
-            report.status = verdict.status;
-            report.message = verdict.message;
-            report.hint = verdict.hint;
+            conclude(report, verdict);
         }
     }
     Ok(())
+}
+
+/// The check's outcome with the pair's verdict in its place.
+fn conclude(report: &mut Outcome, verdict: Outcome) {
+    *report = std::mem::take(report).concluded(verdict);
 }

@@ -5,35 +5,35 @@
 
 use std::collections::BTreeSet;
 
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
-use super::classify::{Status, Verdict};
 use super::http::Reply;
 use super::listing::listed;
+use crate::composer::auth::sha256_hex;
+use crate::composer::repo_url::{RepoUrl, UrlError};
+use crate::exit::{Outcome, Status};
+
+/// What is percent-encoded in the path of a provider file: `$`, as
+/// Composer requests it (repo.magento.com names its files `name$hash.json`),
+/// and what no URL may hold as it is.
+const PROVIDER_FILE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'$');
 
 /// How entitlement requests are made, so the logic can be tested alone.
-pub trait Fetch {
+pub(crate) trait Fetch {
     /// GET `url`: any HTTP answer, or the verdict on a request that failed.
-    fn get(&mut self, url: &str) -> Result<Reply, Verdict>;
+    fn get(&mut self, url: &RepoUrl) -> Result<Reply, Outcome>;
     /// The verdict on an HTTP answer that is not the one wanted.
-    fn refuse(&self, url: &str, reply: &Reply) -> Verdict;
-}
-
-/// Where the repository is: `base` is its URL (no trailing slash), `origin`
-/// its `scheme://host[:port]`.
-pub struct Location<'a> {
-    pub base: &'a str,
-    pub origin: &'a str,
+    fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Outcome;
 }
 
 /// Each name with whether the keys can see it.
-pub fn visibility(
+pub(crate) fn visibility(
     doc: &Map<String, Value>,
     names: &[String],
-    at: &Location,
+    at: &RepoUrl,
     fetch: &mut dyn Fetch,
-) -> Result<Vec<(String, bool)>, Verdict> {
+) -> Result<Vec<(String, bool)>, Outcome> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut unknown: Vec<&String> = Vec::new();
     for name in names {
@@ -64,7 +64,7 @@ pub fn visibility(
             continue;
         }
         if let Some(template) = metadata_url {
-            let url = canonical(at, &template.replace("%package%", name));
+            let url = link(at, &template.replace("%package%", name))?;
             let reply = fetch.get(&url)?;
             match reply.status {
                 200 if has_versions(&reply.body, name) => {
@@ -112,10 +112,10 @@ fn has_versions(body: &[u8], name: &str) -> bool {
 fn providers(
     doc: &Map<String, Value>,
     wanted: &mut Vec<String>,
-    at: &Location,
+    at: &RepoUrl,
     fetch: &mut dyn Fetch,
     seen: &mut BTreeSet<String>,
-) -> Result<(), Verdict> {
+) -> Result<(), Outcome> {
     let mut take = |found: Vec<String>, wanted: &mut Vec<String>| {
         wanted.retain(|name| !found.contains(name));
         seen.extend(found);
@@ -140,55 +140,59 @@ fn providers(
             Some(hash) => path.replace("%hash%", hash),
             None => path.clone(),
         };
-        // Composer requests `$` as %24.
-        let url = format!(
-            "{}/{}",
-            at.base,
-            file.trim_start_matches('/').replace('$', "%24")
-        );
+        let file = utf8_percent_encode(file.trim_start_matches('/'), PROVIDER_FILE).to_string();
+        let url = link(at, &file)?;
         let reply = fetch.get(&url)?;
         if reply.status != 200 {
             return Err(fetch.refuse(&url, &reply));
         }
         if let Some(hash) = hash {
-            let actual = hex(&Sha256::digest(&reply.body));
+            let actual = sha256_hex(&reply.body);
             if !actual.eq_ignore_ascii_case(hash) {
-                return Err(Verdict {
-                    status: Status::Unreachable,
-                    message: format!(
-                        "{url} does not match the sha256 that packages.json gives for it"
-                    ),
-                    hint: Some(
-                        "a cache or proxy between the job and the repository served a stale or \
-                         altered file: try again, or bypass it with NO_PROXY"
-                            .into(),
-                    ),
-                });
+                let message = format!(
+                    "{} does not match the sha256 that packages.json gives for it",
+                    url.shown()
+                );
+                return Err(Outcome::of(Status::Unreachable, message).with_hint(
+                    "a cache or proxy between the job and the repository served a stale or \
+                     altered file: try again, or bypass it with NO_PROXY",
+                ));
             }
         }
         match listed(&reply.body, "providers", wanted) {
             Some(found) => take(found, wanted),
             None => {
-                return Err(Verdict {
-                    status: Status::Unreachable,
-                    message: format!("{url} is not a Composer provider file"),
-                    hint: Some("check --repo-url, and any proxy in between".into()),
-                });
+                let message = format!("{} is not a Composer provider file", url.shown());
+                return Err(Outcome::of(Status::Unreachable, message)
+                    .with_hint("check --repo-url, and any proxy in between"));
             }
         }
     }
     Ok(())
 }
 
-/// A URL from packages.json as Composer resolves it: absolute as it is, one
-/// starting with `/` on the repository's origin, others below its URL.
-fn canonical(at: &Location, url: &str) -> String {
-    if url.contains("://") {
-        url.to_string()
-    } else if url.starts_with('/') {
-        format!("{}{url}", at.origin)
-    } else {
-        format!("{}/{url}", at.base)
+/// A URL from packages.json, resolved against the repository's (see
+/// [`RepoUrl::join`]), if credentials may follow it there.
+fn link(at: &RepoUrl, reference: &str) -> Result<RepoUrl, Outcome> {
+    let refused = |message: String, hint: Option<&str>| {
+        Outcome::of(Status::Unreachable, message).with_hint_opt(hint.map(str::to_string))
+    };
+    match at.join(reference) {
+        Ok(url) if url.may_carry_credentials() => Ok(url),
+        Ok(url) => Err(refused(
+            format!("packages.json points to plain http on host {}", url.host()),
+            Some("the repository must be served over https"),
+        )),
+        Err(UrlError::Credentials) => Err(refused(
+            "packages.json points to a URL that carries credentials (user:pass@); they are not \
+             followed"
+                .into(),
+            None,
+        )),
+        Err(_) => Err(refused(
+            format!("packages.json points to {reference}, which is not an http(s) URL"),
+            None,
+        )),
     }
 }
 
@@ -212,12 +216,8 @@ fn glob(pattern: &str, name: &str) -> bool {
     true
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A package name as Composer accepts it, lowercased; `None` if it is not one.
-pub fn normalize(name: &str) -> Option<String> {
+pub(crate) fn normalize(name: &str) -> Option<String> {
     let name = name.trim().to_ascii_lowercase();
     let (vendor, package) = name.split_once('/')?;
     let ok = |s: &str| {
@@ -239,32 +239,31 @@ mod tests {
     }
 
     impl Fetch for Fake {
-        fn get(&mut self, url: &str) -> Result<Reply, Verdict> {
-            self.asked.push(url.to_string());
-            let (status, body) = self.files.get(url).cloned().unwrap_or((404, String::new()));
+        fn get(&mut self, url: &RepoUrl) -> Result<Reply, Outcome> {
+            let url = url.uri().to_string();
+            self.asked.push(url.clone());
+            let (status, body) = self
+                .files
+                .get(&url)
+                .cloned()
+                .unwrap_or((404, String::new()));
             Ok(Reply {
                 status,
                 body: body.into_bytes(),
                 ..Reply::default()
             })
         }
-        fn refuse(&self, url: &str, reply: &Reply) -> Verdict {
-            Verdict {
-                status: Status::Unreachable,
-                message: format!("{url} {}", reply.status),
-                hint: None,
-            }
+        fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Outcome {
+            Outcome::of(
+                Status::Unreachable,
+                format!("{} {}", url.shown(), reply.status),
+            )
         }
     }
 
-    type Outcome = Result<Vec<(String, bool)>, Verdict>;
+    type Visible = Result<Vec<(String, bool)>, Outcome>;
 
-    const AT: Location = Location {
-        base: "https://r.test/sub",
-        origin: "https://r.test",
-    };
-
-    fn run(doc: &str, files: &[(&str, u16, &str)], names: &[&str]) -> (Outcome, Vec<String>) {
+    fn run(doc: &str, files: &[(&str, u16, &str)], names: &[&str]) -> (Visible, Vec<String>) {
         let doc: Map<String, Value> = serde_json::from_str(doc).unwrap();
         let mut fake = Fake {
             files: files
@@ -274,14 +273,15 @@ mod tests {
             asked: Vec::new(),
         };
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let out = visibility(&doc, &names, &AT, &mut fake);
+        let at = RepoUrl::parse("https://r.test/sub").unwrap();
+        let out = visibility(&doc, &names, &at, &mut fake);
         (out, fake.asked)
     }
 
     #[test]
     fn composer_1_provider_includes_with_hashes() {
         let listing = r#"{"providers":{"magento\/product-community-edition":{"sha256":"x"}}}"#;
-        let hash = hex(&Sha256::digest(listing.as_bytes()));
+        let hash = sha256_hex(listing.as_bytes());
         let doc = format!(
             r#"{{"packages":[],"providers-url":"/p/%package%$%hash%.json","provider-includes":{{"p/provider-ce$%hash%.json":{{"sha256":"{hash}"}}}}}}"#
         );

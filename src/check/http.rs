@@ -1,6 +1,7 @@
 //! The check's HTTP client: TLS always verified, no redirects followed,
 //! credentials only to the repository's own host, bounded in time and size,
-//! retries with backoff for what may pass.
+//! retries with backoff for what may pass. What went wrong below HTTP is
+//! named in [`super::net_error`].
 
 use std::io::Read;
 use std::sync::Arc;
@@ -11,76 +12,37 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ureq::Agent;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
+use super::net_error::{NetError, NetKind, net_error};
 use super::noproxy::{self, NoProxy};
+use super::retry_after::retry_after_from;
 use super::trust::Roots;
+use crate::composer::repo_url::RepoUrl;
 use crate::secret::Secret;
 
 /// The largest body read; repository documents are far smaller.
-pub const BODY_CAP: u64 = 4 * 1024 * 1024;
+pub(crate) const BODY_CAP: u64 = 4 * 1024 * 1024;
 
 /// The longest one connection attempt may take, within the overall timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What went wrong below HTTP, by the name a user can act on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NetKind {
-    Dns,
-    Connect,
-    Proxy,
-    Tls,
-    Timeout,
-    /// The server spoke something that is not HTTP, or the body broke off.
-    Protocol,
-    /// The body was larger than [`BODY_CAP`].
-    TooLarge,
-}
-
-impl NetKind {
-    pub fn word(self) -> &'static str {
-        match self {
-            NetKind::Dns => "DNS",
-            NetKind::Connect => "connection",
-            NetKind::Proxy => "proxy",
-            NetKind::Tls => "TLS",
-            NetKind::Timeout => "timeout",
-            NetKind::Protocol => "protocol",
-            NetKind::TooLarge => "size",
-        }
-    }
-
-    fn retryable(self) -> bool {
-        matches!(
-            self,
-            NetKind::Connect | NetKind::Proxy | NetKind::Timeout | NetKind::Protocol
-        )
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NetError {
-    pub kind: NetKind,
-    /// What happened, without URLs' secrets (there are none in ours).
-    pub detail: String,
-}
-
 /// An HTTP answer of any status.
 #[derive(Clone, Debug, Default)]
-pub struct Reply {
-    pub status: u16,
-    pub location: Option<String>,
-    pub retry_after: Option<Duration>,
-    pub body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Basic credentials for the repository's host alone.
-pub struct BasicAuth {
+pub(crate) struct BasicAuth {
     /// The authority (`host[:port]`) they may be sent to.
-    pub authority: String,
+    pub(crate) authority: String,
     header: Secret,
 }
 
 impl BasicAuth {
-    pub fn new(authority: String, username: &Secret, password: &Secret) -> Self {
+    pub(crate) fn new(authority: String, username: &Secret, password: &Secret) -> Self {
         let mut pair = format!("{}:{}", username.expose(), password.expose());
         let header = Secret::new(format!("Basic {}", BASE64.encode(pair.as_bytes())));
         zeroize::Zeroize::zeroize(&mut pair);
@@ -88,7 +50,7 @@ impl BasicAuth {
     }
 }
 
-pub struct Client {
+pub(crate) struct Client {
     direct: Agent,
     proxied: Option<(Agent, String)>,
     no_proxy: NoProxy,
@@ -96,7 +58,7 @@ pub struct Client {
     deadline: Instant,
     retries: u32,
     /// Every request sent, retries included.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
 }
 
 impl Client {
@@ -105,7 +67,7 @@ impl Client {
     /// Only https requests may go through a proxy (as a CONNECT tunnel, so the
     /// proxy sees a host and port, never the credentials); plain http, which
     /// is allowed for loopback hosts alone, always goes direct.
-    pub fn new(roots: &Roots, timeout: Duration, retries: u32) -> Result<Self, String> {
+    pub(crate) fn new(roots: &Roots, timeout: Duration, retries: u32) -> Result<Self, String> {
         let env = |name: &str| std::env::var(name).ok();
         let proxy_url = noproxy::proxy_from_env("https", &env);
         let no_proxy = noproxy::no_proxy_from_env(&env);
@@ -146,15 +108,15 @@ impl Client {
         })
     }
 
-    pub fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 
-    /// The proxy a request to `host:port` goes through, for messages.
-    pub fn proxy_for(&self, url: &Url) -> Option<&str> {
+    /// The proxy a request to `url` goes through, for messages.
+    pub(crate) fn proxy_for(&self, url: &RepoUrl) -> Option<&str> {
         match &self.proxied {
             Some((_, shown))
-                if url.scheme == "https" && !self.no_proxy.bypasses(&url.host, url.port) =>
+                if url.is_https() && !self.no_proxy.bypasses(url.host(), url.port()) =>
             {
                 Some(shown)
             }
@@ -164,7 +126,11 @@ impl Client {
 
     /// GET `url`, retrying connection errors, 429 and 5xx within the deadline.
     /// `auth` is sent only when `url` is on its authority.
-    pub fn get(&mut self, url: &Url, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
+    pub(crate) fn get(
+        &mut self,
+        url: &RepoUrl,
+        auth: Option<&BasicAuth>,
+    ) -> Result<Reply, NetError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -193,7 +159,7 @@ impl Client {
         }
     }
 
-    fn get_once(&mut self, url: &Url, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
+    fn get_once(&mut self, url: &RepoUrl, auth: Option<&BasicAuth>) -> Result<Reply, NetError> {
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(NetError {
@@ -208,7 +174,7 @@ impl Client {
             _ => &self.direct,
         };
         let mut request = agent
-            .get(&url.full)
+            .get(url.uri().clone())
             .header("Accept", "application/json")
             .config()
             .timeout_global(Some(remaining))
@@ -216,7 +182,7 @@ impl Client {
             .timeout_connect(Some(remaining.min(CONNECT_TIMEOUT)))
             .build();
         if let Some(auth) = auth
-            && auth.authority.eq_ignore_ascii_case(&url.authority)
+            && auth.authority.eq_ignore_ascii_case(&url.auth_host())
         {
             request = request.header("Authorization", auth.header.expose());
         }
@@ -243,7 +209,7 @@ impl Client {
                 kind: NetKind::TooLarge,
                 detail: format!(
                     "the response to {} is larger than {} MiB",
-                    url.path_for_messages(),
+                    url.shown(),
                     BODY_CAP / 1024 / 1024
                 ),
             });
@@ -255,61 +221,6 @@ impl Client {
             body,
         })
     }
-}
-
-/// How long a `Retry-After` value asks to wait: delay-seconds, or an HTTP
-/// date (the IMF-fixdate form, `Sun, 06 Nov 1994 08:49:37 GMT`) from `now`.
-/// A date in the past means now; a number or date too large to hold means
-/// "longer than any check waits"; the obsolete date forms are not read (the
-/// caller then backs off on its own).
-fn retry_after_from(value: &str, now: std::time::SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(
-            value.parse::<u64>().unwrap_or(u64::MAX),
-        ));
-    }
-    let at = http_date_seconds(value)?;
-    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(at.saturating_sub(now)))
-}
-
-/// Seconds since the Unix epoch of an IMF-fixdate.
-fn http_date_seconds(value: &str) -> Option<u64> {
-    let (_weekday, rest) = value.split_once(", ")?;
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, "GMT"] = parts[..] else {
-        return None;
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let (day, year): (u64, u64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<u64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [hour, minute, second] = hms[..] else {
-        return None;
-    };
-    if !(1..=31).contains(&day) || year < 1970 || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    // Days from 1970-01-01 to the date (the civil-calendar count with March
-    // as the first month, so that the leap day ends a year).
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    // In u128 no year a u64 holds can overflow; a date whose seconds do
-    // not fit a u64 is one no wait reaches.
-    let (y, m, day) = (u128::from(y), u128::from(m), u128::from(day));
-    let era_days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + day - 1;
-    let days = era_days.checked_sub(719_468)?;
-    let seconds = days * 86_400 + u128::from(hour * 3_600 + minute * 60 + second);
-    Some(u64::try_from(seconds).unwrap_or(u64::MAX))
 }
 
 fn agent(roots: &Roots, proxy: Option<ureq::Proxy>) -> Result<Agent, String> {
@@ -345,237 +256,10 @@ fn proxy_display(url: &str) -> String {
     }
 }
 
-fn net_error(err: ureq::Error, via_proxy: bool) -> NetError {
-    use ureq::Error as E;
-    let (kind, detail) = match &err {
-        E::HostNotFound if via_proxy => (
-            NetKind::Proxy,
-            "the proxy's host name does not resolve".into(),
-        ),
-        E::HostNotFound => (NetKind::Dns, "the host name does not resolve".into()),
-        E::Timeout(ureq::Timeout::Resolve) => (
-            NetKind::Timeout,
-            "resolving the host name took too long".into(),
-        ),
-        E::Timeout(ureq::Timeout::Connect) => (
-            NetKind::Timeout,
-            format!(
-                "no connection{} in the time allowed",
-                if via_proxy { " to the proxy" } else { "" }
-            ),
-        ),
-        E::Timeout(_) => (
-            NetKind::Timeout,
-            "no answer within the time allowed (--timeout)".into(),
-        ),
-        E::ConnectProxyFailed(why) => (
-            NetKind::Proxy,
-            format!("the proxy refused the tunnel: {why}"),
-        ),
-        E::Rustls(tls) => (NetKind::Tls, tls_detail(tls)),
-        E::Tls(why) => (NetKind::Tls, (*why).to_string()),
-        E::Io(io) => io_error(io, via_proxy),
-        E::LargeResponseHeader(..) | E::Protocol(_) | E::BodyStalled => (
-            NetKind::Protocol,
-            format!("the server's answer is not valid HTTP ({err})"),
-        ),
-        other => (NetKind::Connect, other.to_string()),
-    };
-    NetError { kind, detail }
-}
-
-fn io_error(io: &std::io::Error, via_proxy: bool) -> (NetKind, String) {
-    use std::io::ErrorKind as K;
-    if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
-        return (NetKind::Tls, tls_detail(tls));
-    }
-    let what = if via_proxy { "the proxy" } else { "the server" };
-    let kind = if via_proxy {
-        NetKind::Proxy
-    } else {
-        NetKind::Connect
-    };
-    // std reports a getaddrinfo failure with this text and no kind of its own.
-    if io.to_string().contains("failed to lookup address") {
-        return if via_proxy {
-            (
-                NetKind::Proxy,
-                "the proxy's host name does not resolve".into(),
-            )
-        } else {
-            (NetKind::Dns, "the host name does not resolve".into())
-        };
-    }
-    match io.kind() {
-        K::TimedOut | K::WouldBlock => (
-            NetKind::Timeout,
-            "no answer within the time allowed (--timeout)".into(),
-        ),
-        K::ConnectionRefused => (kind, format!("{what} refused the connection")),
-        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof => {
-            (kind, format!("{what} closed the connection ({io})"))
-        }
-        _ => (kind, format!("cannot connect to {what} ({io})")),
-    }
-}
-
-fn tls_detail(err: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
-    match err {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
-            "the server's certificate is signed by a CA that is not trusted".into()
-        }
-        rustls::Error::InvalidCertificate(C::NotValidForName)
-        | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => {
-            "the server's certificate is not valid for this host name".into()
-        }
-        rustls::Error::InvalidCertificate(C::Expired)
-        | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => {
-            "the server's certificate has expired".into()
-        }
-        other => format!("the TLS handshake failed ({other})"),
-    }
-}
-
-/// A URL the check requests, with the parts it decides by.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Url {
-    pub full: String,
-    pub scheme: String,
-    pub host: String,
-    pub port: u16,
-    /// `host[:port]` as Composer keys credentials (port only when not default).
-    pub authority: String,
-}
-
-impl Url {
-    /// Parse an absolute http(s) URL without credentials.
-    pub fn parse(full: &str) -> Option<Self> {
-        let (scheme, rest) = full.split_once("://")?;
-        let scheme = scheme.to_ascii_lowercase();
-        let default = match scheme.as_str() {
-            "https" => 443,
-            "http" => 80,
-            _ => return None,
-        };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = &rest[..end];
-        if authority.is_empty() || authority.contains('@') {
-            return None;
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !p.contains(']') => (h, Some(p.parse::<u16>().ok()?)),
-            _ => (authority, None),
-        };
-        let port = port.unwrap_or(default);
-        let authority = if port == default {
-            host.to_string()
-        } else {
-            format!("{host}:{port}")
-        };
-        Some(Url {
-            full: full.to_string(),
-            scheme,
-            host: host.to_ascii_lowercase(),
-            port,
-            authority: authority.to_ascii_lowercase(),
-        })
-    }
-
-    /// The URL without its query, for messages.
-    pub fn path_for_messages(&self) -> &str {
-        self.full.split(['?', '#']).next().unwrap_or(&self.full)
-    }
-
-    pub fn is_loopback(&self) -> bool {
-        let host = self.host.trim_start_matches('[').trim_end_matches(']');
-        host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    }
-}
-
 #[cfg(test)]
 mod tests {
 
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        use std::time::{Duration, UNIX_EPOCH};
-        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
-        assert_eq!(
-            http_date_seconds("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
-        assert_eq!(http_date_seconds("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(
-            http_date_seconds("Tue, 29 Feb 2028 12:00:00 GMT"),
-            Some(1_835_438_400)
-        );
-        assert_eq!(retry_after_from(" 7 ", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after_from("Sun, 06 Nov 1994 08:50:07 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            retry_after_from("Sun, 06 Nov 1994 08:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        for bad in [
-            "soon",
-            "Sunday, 06-Nov-94 08:49:37 GMT",
-            "Sun Nov  6 08:49:37 1994",
-            "Sun, 06 Foo 1994 08:49:37 GMT",
-            "-1",
-        ] {
-            assert_eq!(retry_after_from(bad, now), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn retry_after_beyond_any_wait_saturates() {
-        use std::time::{Duration, UNIX_EPOCH};
-        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
-        let forever = Some(Duration::from_secs(u64::MAX));
-        for huge in [
-            "18446744073709551615",
-            "18446744073709551616",
-            "99999999999999999999999999999999999999999",
-        ] {
-            assert_eq!(retry_after_from(huge, now), forever, "{huge}");
-        }
-        // A date beyond what the seconds hold is the last one they do.
-        for huge in [
-            "Fri, 31 Dec 18446744073709551615 23:59:59 GMT",
-            "Fri, 31 Dec 584554051223 23:59:59 GMT",
-        ] {
-            assert_eq!(
-                retry_after_from(huge, now),
-                Some(Duration::from_secs(u64::MAX - 784_111_777)),
-                "{huge}"
-            );
-        }
-        assert_eq!(
-            retry_after_from("Fri, 31 Dec 9999 23:59:59 GMT", now),
-            Some(Duration::from_secs(253_402_300_799 - 784_111_777))
-        );
-    }
-
     use super::*;
-
-    #[test]
-    fn urls_and_their_authorities() {
-        let url = Url::parse("https://repo.magento.com/packages.json").unwrap();
-        assert_eq!(url.authority, "repo.magento.com");
-        assert_eq!(url.port, 443);
-        let url = Url::parse("https://127.0.0.1:8443/p/a%24b.json").unwrap();
-        assert_eq!(url.authority, "127.0.0.1:8443");
-        let url = Url::parse("http://[::1]:80/x").unwrap();
-        assert_eq!(url.authority, "[::1]");
-        assert!(url.is_loopback());
-        assert!(Url::parse("https://u:p@host/").is_none());
-        assert!(Url::parse("ftp://host/").is_none());
-    }
 
     #[test]
     fn proxy_credentials_are_never_shown() {

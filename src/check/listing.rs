@@ -8,7 +8,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 
 /// The names among `wanted` that `body[section]` maps to a non-empty array
 /// or object; `None` when the body is not a JSON object with that section.
-pub fn listed(body: &[u8], section: &str, wanted: &[String]) -> Option<Vec<String>> {
+pub(crate) fn listed(body: &[u8], section: &str, wanted: &[String]) -> Option<Vec<String>> {
     let mut de = serde_json::Deserializer::from_slice(body);
     Root { section, wanted }.deserialize(&mut de).ok().flatten()
 }

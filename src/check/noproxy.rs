@@ -1,5 +1,11 @@
 //! Which proxy a request goes through: `https_proxy` and friends, with
 //! `NO_PROXY` matched as Composer's `NoProxyPattern` and curl match it.
+//!
+//! Written here rather than taken from a crate: the check must bypass the
+//! proxy exactly where Composer will, and the matcher in the tree (ureq's
+//! `NoProxy`) reads neither CIDR ranges nor ports, and does not let a plain
+//! domain match its subdomains or `.example.com` match `example.com`, as
+//! Composer and curl do.
 
 use std::net::IpAddr;
 

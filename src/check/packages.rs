@@ -11,10 +11,10 @@ use crate::exit::Failure;
 use crate::report::Reporter;
 
 /// At most this many packages are checked; more are sampled.
-pub const MAX_PACKAGES: usize = 20;
+pub(crate) const MAX_PACKAGES: usize = 20;
 
 /// The names to check from `--require-package` values.
-pub fn resolve(
+pub(crate) fn resolve(
     given: &[String],
     working_dir: &Path,
     repo: &RepoUrl,
@@ -99,7 +99,6 @@ fn from_project(working_dir: &Path, repo: &RepoUrl, reporter: &mut dyn Reporter)
     let lock = manifest.with_extension("lock");
     match read(&lock) {
         Some(lock) => {
-            let host = repo.host.to_ascii_lowercase();
             let from_repo: Vec<String> = ["packages", "packages-dev"]
                 .iter()
                 .filter_map(|k| lock.get(*k).and_then(Value::as_array))
@@ -107,8 +106,8 @@ fn from_project(working_dir: &Path, repo: &RepoUrl, reporter: &mut dyn Reporter)
                 .filter(|p| {
                     p.pointer("/dist/url")
                         .and_then(Value::as_str)
-                        .and_then(super::http::Url::parse)
-                        .is_some_and(|u| u.host == host)
+                        .and_then(|url| RepoUrl::absolute(url).ok())
+                        .is_some_and(|url| url.host().eq_ignore_ascii_case(repo.host()))
                 })
                 .filter_map(|p| p.get("name").and_then(Value::as_str).and_then(normalize))
                 .collect();

@@ -200,7 +200,7 @@ impl Reporter for GithubReporter {
             .unwrap_or_default();
         // Outside a real step (`--ci github` on a laptop) there are no outputs.
         if std::env::var_os("GITHUB_OUTPUT").is_some_and(|p| !p.is_empty()) {
-            append("GITHUB_OUTPUT", "status", &summary.status)?;
+            append("GITHUB_OUTPUT", "status", summary.outcome.status.word())?;
             append("GITHUB_OUTPUT", "auth-file", &auth_file)?;
             append("GITHUB_OUTPUT", "mode", summary.mode.unwrap_or(""))?;
         }
@@ -216,8 +216,9 @@ impl Reporter for GithubReporter {
 pub fn summary_markdown(summary: &Summary) -> String {
     let cell = |text: &str| text.replace('|', "\\|").replace(['\r', '\n'], " ");
     let mut out = format!("### magento-auth {}\n\n| | |\n|---|---|\n", summary.command);
-    out.push_str(&format!("| Status | `{}` |\n", cell(&summary.status)));
-    if let Some(repository) = &summary.repository {
+    let outcome = &summary.outcome;
+    out.push_str(&format!("| Status | `{}` |\n", outcome.status.word()));
+    if let Some(repository) = &outcome.repository {
         out.push_str(&format!("| Repository | {} |\n", cell(repository)));
     }
     if let Some(mode) = summary.mode {
@@ -229,10 +230,10 @@ pub fn summary_markdown(summary: &Summary) -> String {
             cell(&file.display().to_string())
         ));
     }
-    if let Some(message) = &summary.message {
-        out.push_str(&format!("\n**{}**\n", cell(message)));
+    if !outcome.message.is_empty() {
+        out.push_str(&format!("\n**{}**\n", cell(&outcome.message)));
     }
-    if let Some(hint) = &summary.hint {
+    if let Some(hint) = &outcome.hint {
         out.push_str(&format!("\n{}\n", cell(hint)));
     }
     out.push('\n');
@@ -242,6 +243,7 @@ pub fn summary_markdown(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::{Outcome, Status};
 
     #[test]
     fn escaping_follows_the_runner() {
@@ -272,13 +274,11 @@ mod tests {
 
     #[test]
     fn the_summary_escapes_table_cells() {
-        let text = summary_markdown(&Summary {
-            command: "setup",
-            status: "invalid-keys".into(),
-            repository: Some("https://repo.magento.com".into()),
-            message: Some("a | b\nc".into()),
-            ..Summary::default()
-        });
+        let text = summary_markdown(&Summary::new(
+            "setup",
+            Outcome::of(Status::InvalidKeys, "a | b\nc")
+                .with_repository("https://repo.magento.com"),
+        ));
         assert!(text.contains("| Status | `invalid-keys` |"));
         assert!(text.contains("**a \\| b c**"));
     }

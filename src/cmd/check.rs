@@ -3,24 +3,23 @@
 
 use anyhow::Result;
 
-use crate::check::classify::Status;
-use crate::check::{self as checking, CheckReport, download_token, packages};
+use crate::check::{self as checking, download_token, packages};
 use crate::cli::{CheckCommandArgs, OnMissing};
 use crate::composer;
 use crate::composer::binary::{ComposerBinary, Precedence};
 use crate::composer::home::{ProcessEnv, composer_home};
 use crate::composer::repo_url::RepoUrl;
 use crate::composer::sources;
-use crate::exit::Failure;
+use crate::exit::{Outcome, Status};
 use crate::keys::{self, Intake, Keys};
 use crate::report::Reporter;
 
-/// Run the check command and say how it went. `Ok` holds a report whose
-/// status exits 0 (`ok`, `skipped`); every other outcome is a [`Failure`]
-/// with its status, exit code and hint.
-pub(crate) fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
-    let report = match outcome(args, reporter) {
-        Ok(report) => report,
+/// Run the check command and say how it went. `Ok` holds an outcome that
+/// exits 0 (`ok`, `skipped`); every other outcome is the error, with its
+/// status, exit code and hint.
+pub(crate) fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<Outcome> {
+    let outcome = match outcome(args, reporter) {
+        Ok(outcome) => outcome,
         Err(err) => {
             if args.json {
                 reporter.json(&error_json(args, &err));
@@ -29,33 +28,28 @@ pub(crate) fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Resul
         }
     };
     if args.json {
-        reporter.json(&report.to_json());
-    } else if report.status == Status::Skipped {
-        reporter.info(&format!("skipped: {}", report.message));
+        reporter.json(&outcome.to_json());
+    } else if outcome.status == Status::Skipped {
+        reporter.info(&format!("skipped: {}", outcome.message));
     } else {
-        checking::say(&report, reporter);
+        checking::say(&outcome, reporter);
     }
-    report.clone().into_result()?;
-    Ok(report)
+    Ok(outcome.into_result()?)
 }
 
 /// Everything the check command finds, printing nothing but notices: every
-/// outcome of the SPEC's table is a report; an `Err` is bad input or I/O.
-pub(crate) fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<CheckReport> {
+/// outcome of the SPEC's table is an `Ok`; an `Err` is bad input or I/O.
+pub(crate) fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Result<Outcome> {
     let repo = RepoUrl::parse(&args.repo.repo_url)?;
     if args.download_token {
         download_token::validate_url(args)?;
     }
     let mut report = match report(args, &repo, reporter) {
         Ok(report) => report,
-        Err(err) => match err.downcast::<Failure>() {
+        Err(err) => match err.downcast::<Outcome>() {
             // Key problems are outcomes of the table too: report them as such.
-            Ok(failure) => match failure.status.and_then(Status::from_word) {
-                Some(status) => {
-                    CheckReport::without_request(&repo, status, failure.message, failure.hint)
-                }
-                None => return Err(failure.into()),
-            },
+            Ok(failure) if failure.status != Status::Error => failure.with_repository(repo.base()),
+            Ok(failure) => return Err(failure.into()),
             Err(other) => return Err(other),
         },
     };
@@ -65,11 +59,7 @@ pub(crate) fn outcome(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> R
     Ok(report)
 }
 
-fn report(
-    args: &CheckCommandArgs,
-    repo: &RepoUrl,
-    reporter: &mut dyn Reporter,
-) -> Result<CheckReport> {
+fn report(args: &CheckCommandArgs, repo: &RepoUrl, reporter: &mut dyn Reporter) -> Result<Outcome> {
     let names = packages::resolve(
         &args.check.require_packages,
         &args.repo.working_dir,
@@ -94,7 +84,9 @@ fn report(
                 let hint = (status != Status::Skipped)
                     .then(|| failure.hint.clone())
                     .flatten();
-                return Ok(CheckReport::without_request(repo, status, message, hint));
+                return Ok(Outcome::of(status, message)
+                    .with_hint_opt(hint)
+                    .with_repository(repo.base()));
             }
         },
     };
@@ -138,18 +130,13 @@ fn composer_credentials(
 /// `--json` output for an error outside the table (a bad option, I/O), so
 /// that scripts always get one object: status `error`.
 fn error_json(args: &CheckCommandArgs, err: &anyhow::Error) -> serde_json::Value {
-    let (_, hint) = crate::exit::classify(err);
     // The URL as given is not echoed: it may be the one refused for holding
     // credentials.
     let repository = RepoUrl::parse(&args.repo.repo_url).ok().map(|r| r.base());
-    serde_json::json!({
-        "status": "error",
-        "repository": repository,
-        "http_status": null,
-        "attempts": 0,
-        "duration_ms": 0,
-        "packages": [],
-        "message": format!("{err:#}"),
-        "hint": hint,
-    })
+    Outcome {
+        status: Status::Error,
+        repository,
+        ..Outcome::of_error(err)
+    }
+    .to_json()
 }

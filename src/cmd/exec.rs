@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::prepare::{self, CheckPolicy, Prepared};
 use crate::cli::{ExecArgs, Mode};
-use crate::exit::Failure;
+use crate::exit::{Code, Failure, Outcome, Status};
 use crate::journal::{self, Written, liveness::Lifetime};
 use crate::report::Reporter;
 use crate::signals::Forwarder;
@@ -18,27 +18,33 @@ pub const NOT_FOUND: u8 = 127;
 pub const NOT_EXECUTABLE: u8 = 126;
 
 /// `magento-auth exec -- CMD ARGS...`: the status to exit with, and the
-/// status word of the credentials (`ok`, `unchecked`, `skipped`).
-pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, String)> {
+/// outcome of the credentials' check (`ok`, `unchecked`, `skipped`).
+pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, Outcome)> {
     let program = &args.command[0];
     // Resolve first, so nothing is written for a command that is not there.
     let Ok(path) = which::which(program) else {
         let name = program.to_string_lossy();
-        if let Some(found) = not_executable(program) {
-            reporter.error(
-                &format!(
-                    "{name}: permission denied ({} is not executable)",
-                    found.display()
+        let (code, failure) = match not_executable(program) {
+            Some(found) => (
+                NOT_EXECUTABLE,
+                Failure::new(
+                    Code::Unexpected,
+                    format!(
+                        "{name}: permission denied ({} is not executable)",
+                        found.display()
+                    ),
+                )
+                .with_hint("make it executable (chmod +x), or run it through its interpreter"),
+            ),
+            None => (
+                NOT_FOUND,
+                Failure::new(Code::Unexpected, format!("command not found: {name}")).with_hint(
+                    "check the name and PATH; exec runs the command directly, not through a shell",
                 ),
-                Some("make it executable (chmod +x), or run it through its interpreter"),
-            );
-            return Ok((NOT_EXECUTABLE, "error".into()));
-        }
-        reporter.error(
-            &format!("command not found: {name}"),
-            Some("check the name and PATH; exec runs the command directly, not through a shell"),
-        );
-        return Ok((NOT_FOUND, "error".into()));
+            ),
+        };
+        reporter.error(&failure.message, failure.hint.as_deref());
+        return Ok((code, failure));
     };
     let signals = Forwarder::start()?;
     let Some(prepared) = prepare::prepare(
@@ -53,9 +59,10 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, S
         // Keys withheld and --on-missing skip: run the command without them.
         let mut command = crate::harden::exec_child(&path);
         command.args(&args.command[1..]);
-        return Ok((run_unfolded(signals, command, reporter)?, "skipped".into()));
+        let code = run_unfolded(signals, command, reporter)?;
+        return Ok((code, Outcome::of(Status::Skipped, "")));
     };
-    let status = prepared.status.clone();
+    let checked = prepared.outcome.clone();
     let host = prepared.repo.auth_host();
     // The child gets the credentials through Composer's channel alone:
     // the key variables are not passed on.
@@ -69,7 +76,7 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, S
         reporter.info(&format!(
             "the command gets credentials for {host} in COMPOSER_AUTH; nothing is written"
         ));
-        return Ok((run_unfolded(signals, command, reporter)?, status));
+        return Ok((run_unfolded(signals, command, reporter)?, checked));
     }
     // exec lives as long as the command: if it dies, so does its setup.
     let written = prepare::write_for_mode(
@@ -99,7 +106,7 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, S
         }
         (Err(err), _) => return Err(err),
     };
-    Ok((code, status))
+    Ok((code, checked))
 }
 
 /// The file a shell would have found for `program` but cannot run: the path

@@ -11,32 +11,23 @@ mod setup;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
+use crate::exit::{Outcome, Status};
 use crate::report::{Reporter, Summary};
 
 /// Run the command `cli` names: the exit code and the outcome to report.
 pub(crate) fn dispatch(cli: &Cli, reporter: &mut dyn Reporter) -> Result<(u8, Summary)> {
     cli.command.validate()?;
-    let name = cli.command.name();
-    let plain = |status: &str| Summary {
-        command: name,
-        status: status.to_string(),
-        ..Summary::default()
-    };
+    let summary = |outcome| Summary::new(cli.command.name(), outcome);
+    let plain = |status| summary(Outcome::of(status, ""));
     match &cli.command {
         Command::Setup(args) => setup::run(args, reporter).map(|summary| (0, summary)),
-        Command::Check(args) => check::run(args, reporter).map(|report| {
-            let summary = Summary {
-                repository: Some(report.repository),
-                message: Some(report.message),
-                hint: report.hint,
-                ..plain(report.status.word())
-            };
-            (0, summary)
-        }),
-        Command::Cleanup(args) => cleanup::run(args, reporter).map(|()| (0, plain("cleaned"))),
-        Command::Exec(args) => {
-            exec::run(args, reporter).map(|(code, status)| (code, plain(&status)))
+        Command::Check(args) => check::run(args, reporter).map(|outcome| (0, summary(outcome))),
+        Command::Cleanup(args) => {
+            cleanup::run(args, reporter).map(|()| (0, plain(Status::Cleaned)))
         }
-        Command::Doctor(args) => doctor::run(args, reporter).map(|()| (0, plain("ok"))),
+        Command::Exec(args) => {
+            exec::run(args, reporter).map(|(code, outcome)| (code, summary(outcome)))
+        }
+        Command::Doctor(args) => doctor::run(args, reporter).map(|()| (0, plain(Status::Ok))),
     }
 }

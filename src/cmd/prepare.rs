@@ -12,7 +12,7 @@ use crate::cli::{CheckArgs, KeyArgs, Mode, OnMissing, PlatformArgs, RepoArgs};
 use crate::composer;
 use crate::composer::home::{ProcessEnv, composer_home};
 use crate::composer::repo_url::RepoUrl;
-use crate::exit::Failure;
+use crate::exit::{Outcome, Status};
 use crate::journal::liveness::Lifetime;
 use crate::journal::{self, Place, Request, Written};
 use crate::keys::{self, Intake, Keys};
@@ -48,9 +48,9 @@ pub(crate) struct Prepared {
     pub(crate) state_path: PathBuf,
     /// How long a lock may be waited for.
     pub(crate) timeout: Duration,
-    /// `ok` when checked, `unchecked` with --no-check, a failure's status
-    /// when the check failed and --warn-only let setup go on.
-    pub(crate) status: String,
+    /// The check's: `ok`, `unchecked` with --no-check, or the failure that
+    /// --warn-only let setup go on after.
+    pub(crate) outcome: Outcome,
 }
 
 pub(crate) fn prepare(
@@ -77,8 +77,8 @@ pub(crate) fn prepare(
             };
         }
     };
-    let status = match policy {
-        CheckPolicy::Skip => "unchecked".to_string(),
+    let outcome = match policy {
+        CheckPolicy::Skip => Outcome::of(Status::Unchecked, "").with_repository(repo.base()),
         CheckPolicy::Enforce | CheckPolicy::WarnOnly => {
             let checked = check::run_in(
                 &repo,
@@ -89,21 +89,19 @@ pub(crate) fn prepare(
                 reporter,
             );
             match (checked, policy) {
-                (Ok(()), _) => "ok".to_string(),
+                (Ok(outcome), _) => outcome,
                 (Err(err), CheckPolicy::WarnOnly) => {
-                    let failure = err.downcast_ref::<Failure>();
-                    let status = failure
-                        .and_then(|f| f.status)
-                        .unwrap_or("error")
-                        .to_string();
-                    let hint = failure
-                        .and_then(|f| f.hint.as_deref())
+                    let outcome = Outcome::of_error(&err);
+                    let hint = outcome
+                        .hint
+                        .as_deref()
                         .map(|h| format!("; {h}"))
                         .unwrap_or_default();
                     reporter.warning(&format!(
-                        "the check failed, going on as asked: {err:#}{hint}"
+                        "the check failed, going on as asked: {}{hint}",
+                        outcome.message
                     ));
-                    status
+                    outcome
                 }
                 (Err(err), _) => return Err(err),
             }
@@ -117,7 +115,7 @@ pub(crate) fn prepare(
         state_path,
         // Locks are waited for as long as the check may take.
         timeout: crate::cli::timeout(check_args.timeout)?,
-        status,
+        outcome,
     }))
 }
 

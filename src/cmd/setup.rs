@@ -8,17 +8,16 @@ use super::prepare::{CheckPolicy, Prepared, prepare, write_for_mode};
 use crate::ci::{self, Platform};
 use crate::cli::{Mode, SetupArgs};
 use crate::composer::auth::composer_auth_value;
-use crate::exit::Failure;
+use crate::composer::repo_url::RepoUrl;
+use crate::exit::{Failure, Outcome, Status};
 use crate::journal::{self, liveness::Lifetime};
 use crate::report::{Reporter, Summary};
 
 /// `magento-auth setup`.
 pub(crate) fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summary> {
     let mut summary = Summary {
-        command: "setup",
-        repository: Some(args.repo.repo_url.clone()),
         mode: Some(args.mode.name()),
-        ..Summary::default()
+        ..Summary::new("setup", Outcome::of(Status::Skipped, ""))
     };
     let policy = CheckPolicy::from_flags(args.no_check, args.warn_only);
     let Some(prepared) = prepare(
@@ -30,10 +29,12 @@ pub(crate) fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summa
         reporter,
     )?
     else {
-        summary.status = "skipped".into();
+        summary.outcome.repository = RepoUrl::parse(&args.repo.repo_url)
+            .ok()
+            .map(|url| url.base());
         return Ok(summary);
     };
-    summary.status = prepared.status.clone();
+    summary.outcome = prepared.outcome.clone();
     let host = prepared.repo.auth_host();
     match (args.mode, prepared.platform) {
         (Mode::Env, Platform::Github) => export_to_later_steps(&host, &prepared, reporter)?,

@@ -158,9 +158,9 @@ pub fn keys_fingerprint(keys: &Keys) -> String {
     entry_fingerprint(&keys_entry(keys))
 }
 
+/// The SHA-256 of `bytes` in lowercase hex: the one hex helper.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -177,6 +177,19 @@ fn kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_in_lowercase_hex_keeps_leading_zeros() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        // Bytes below 0x10 (0x01, 0x03, 0x00) keep both digits.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
     use crate::secret::Secret;
 
     fn keys() -> Keys {

@@ -312,3 +312,23 @@ fn unusable_for_the_check(world: &mut World) {
         .run(&["check", "--timeout", "2", "--retries", "0"])
         .code(3);
 }
+
+#[test]
+fn a_repo_url_that_is_not_a_url_is_bad_input_and_nothing_is_written() {
+    let world = World::new();
+    for url in [
+        "https://127.0.0.1:1/a b",
+        "https://rép.example",
+        "https://h^x.example",
+    ] {
+        refused_unchanged(
+            &world,
+            &["setup", "--no-check", "--repo-url", url],
+            "--repo-url has a bad host or port",
+        );
+        world
+            .run(&["check", "--repo-url", url, "--retries", "0"])
+            .code(3)
+            .stderr_has("--repo-url has a bad host or port");
+    }
+}

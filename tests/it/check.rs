@@ -799,3 +799,42 @@ fn packages_json_cannot_send_the_check_to_plain_http() {
     assert_eq!(json["status"], "unreachable");
     assert_eq!(json["attempts"], 1);
 }
+
+#[test]
+fn a_warn_only_setup_says_in_the_job_summary_why_the_check_failed() {
+    let mut scene = Scene::new();
+    serve_composer1(&scene.repo, &[CE]);
+    scene
+        .world
+        .set("MAGENTO_PRIVATE_KEY", "11111111111111111111111111111111");
+    let runner_temp = scene.world.root.join("runner_temp");
+    std::fs::create_dir(&runner_temp).unwrap();
+    let summary_file = runner_temp.join("summary.md");
+    let output_file = runner_temp.join("output.txt");
+    scene
+        .world
+        .set("GITHUB_ACTIONS", "true")
+        .set("RUNNER_TEMP", &runner_temp)
+        .set("GITHUB_STEP_SUMMARY", &summary_file)
+        .set("GITHUB_OUTPUT", &output_file);
+    let url = scene.repo.url();
+    let out = scene
+        .world
+        .command(&["setup", "--repo-url", &url, "--warn-only"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let output = std::fs::read_to_string(&output_file).unwrap();
+    assert!(output.contains("\ninvalid-keys\n"), "{output}");
+    let summary = std::fs::read_to_string(&summary_file).unwrap();
+    assert!(summary.contains("| Status | `invalid-keys` |"), "{summary}");
+    assert!(
+        summary.contains("rejected the keys (HTTP 401)"),
+        "the summary says what failed:\n{summary}"
+    );
+    assert!(
+        summary.contains("not swapped"),
+        "the summary says what to do:\n{summary}"
+    );
+    assert_no_secret(&summary, "the step summary");
+}

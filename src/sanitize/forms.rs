@@ -1,0 +1,135 @@
+//! Every form a secret could travel in: raw, JSON-escaped (as serde and as
+//! PHP's `json_encode` write it), percent-encoded, and base64 at each
+//! alignment.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
+
+use crate::secret::Secret;
+
+/// Forms shorter than this are left alone: blanking `null` or a two-letter
+/// word everywhere would garble output and protect nothing that matters
+/// (Marketplace keys are 32 characters).
+const MIN_FORM: usize = 6;
+
+/// Every form `secret` could travel in, at least [`MIN_FORM`] long.
+pub(super) fn forms_of(secret: &str) -> Vec<Secret> {
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    let mut texts: Vec<String> = vec![secret.to_string()];
+    // JSON: as serde writes it, and as PHP does with and without escaping
+    // `/` and non-ASCII (Composer writes files with neither escaped).
+    let serde = Value::String(secret.to_string()).to_string();
+    texts.push(serde[1..serde.len() - 1].to_string());
+    for slashes in [false, true] {
+        for unicode in [false, true] {
+            texts.push(php_json(secret, slashes, unicode));
+        }
+    }
+    texts.sort();
+    texts.dedup();
+    let mut forms: Vec<String> = Vec::new();
+    for text in &texts {
+        forms.push(text.clone());
+        forms.extend(base64_forms(text.as_bytes()));
+    }
+    for lowercase in [false, true] {
+        for plus in [false, true] {
+            forms.push(percent_encode(secret, lowercase, plus));
+        }
+    }
+    // Wrapped at once, so that every copy is wiped when it is dropped.
+    let forms: Vec<Secret> = forms.into_iter().map(Secret::new).collect();
+    drop(texts.into_iter().map(Secret::new).collect::<Vec<_>>());
+    let mut out: Vec<Secret> = Vec::new();
+    for form in forms {
+        if form.expose().chars().count() >= MIN_FORM && !out.contains(&form) {
+            out.push(form);
+        }
+    }
+    out
+}
+
+/// Base64 of `bytes` as it shows alone (padded and not), and inside longer
+/// base64 at each of the three alignments it could have there: from the
+/// first whole 3-byte group on, up to the last whole group, which is all
+/// that does not depend on the bytes around it. Each alignment also without
+/// its first and last group, so that a fragment is found even where those
+/// were cut off; the longer forms, tried first, take those groups too
+/// wherever they are there.
+fn base64_forms(bytes: &[u8]) -> Vec<String> {
+    let mut forms = vec![STANDARD.encode(bytes), STANDARD_NO_PAD.encode(bytes)];
+    for offset in 0..3 {
+        let Some(rest) = bytes.get(offset..) else {
+            continue;
+        };
+        let whole = rest.len() / 3 * 3;
+        forms.push(STANDARD_NO_PAD.encode(&rest[..whole]));
+        let encoded = STANDARD.encode(rest);
+        if encoded.len() > 8 {
+            forms.push(encoded[4..encoded.len() - 4].to_string());
+        }
+    }
+    forms
+}
+
+pub(super) fn php_json(text: &str, slashes: bool, unicode: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' if slashes => out.push_str("\\/"),
+            c if u32::from(c) < 0x20 || (unicode && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// RFC 3986's unreserved characters: all that a percent-encoder keeps.
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Everything but the unreserved characters as `%XX`, in either hex case;
+/// with `plus`, a space as `+` (form encoding).
+pub(super) fn percent_encode(text: &str, lowercase: bool, plus: bool) -> String {
+    let encode = |part: &str| {
+        let encoded = utf8_percent_encode(part, RESERVED).to_string();
+        if !lowercase {
+            return encoded;
+        }
+        // Only the two digits after each `%`: the text's own letters stay.
+        let mut digits = 0;
+        encoded
+            .chars()
+            .map(|c| match c {
+                '%' => {
+                    digits = 2;
+                    c
+                }
+                c if digits > 0 => {
+                    digits -= 1;
+                    c.to_ascii_lowercase()
+                }
+                c => c,
+            })
+            .collect::<String>()
+    };
+    if plus {
+        text.split(' ').map(encode).collect::<Vec<_>>().join("+")
+    } else {
+        encode(text)
+    }
+}
