@@ -9,7 +9,7 @@ use crate::exit::Failure;
 
 mod limits;
 
-pub use limits::{MAX_RETRIES, MAX_TIMEOUT_SECONDS, retries, timeout};
+pub(crate) use limits::{retries, timeout};
 use limits::{saturating_u32, saturating_u64};
 
 /// Safe repo.magento.com credentials for CI jobs: set up, check, clean up.
@@ -21,11 +21,11 @@ use limits::{saturating_u32, saturating_u64};
 #[command(name = "magento-auth", version, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Write credentials for Composer, then check them (unless --no-check)
     Setup(SetupArgs),
     /// Check reachability, credentials and entitlements; writes nothing
@@ -39,7 +39,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Command::Setup(_) => "setup",
             Command::Check(_) => "check",
@@ -49,7 +49,7 @@ impl Command {
         }
     }
 
-    pub fn platform(&self) -> &PlatformArgs {
+    pub(crate) fn platform(&self) -> &PlatformArgs {
         match self {
             Command::Setup(a) => &a.platform,
             Command::Check(a) => &a.platform,
@@ -60,7 +60,7 @@ impl Command {
     }
 
     /// Refuse values out of range (exit 3) before anything runs.
-    pub fn validate(&self) -> Result<(), Failure> {
+    pub(crate) fn validate(&self) -> Result<(), Failure> {
         match self {
             Command::Setup(a) => a.check.validate(),
             Command::Check(a) => a.check.validate(),
@@ -71,7 +71,7 @@ impl Command {
     }
 
     /// The repository URL as given, for summaries.
-    pub fn repo_url(&self) -> Option<&str> {
+    pub(crate) fn repo_url(&self) -> Option<&str> {
         match self {
             Command::Setup(a) => Some(&a.repo.repo_url),
             Command::Check(a) => Some(&a.repo.repo_url),
@@ -84,7 +84,7 @@ impl Command {
 
 /// Where credentials go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// auth.json in Composer's home directory
     Home,
     /// auth.json next to composer.json in --working-dir
@@ -94,7 +94,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Mode::Home => "home",
             Mode::Project => "project",
@@ -105,7 +105,7 @@ impl Mode {
 
 /// What to do when no keys are set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OnMissing {
+pub(crate) enum OnMissing {
     /// exit 3 (missing-keys)
     Fail,
     /// exit 0 with a notice (for example a pull request from a fork)
@@ -114,7 +114,7 @@ pub enum OnMissing {
 
 /// The CI platform, normally detected from the environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CiName {
+pub(crate) enum CiName {
     Github,
     Gitlab,
     Bitbucket,
@@ -123,18 +123,18 @@ pub enum CiName {
 
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Keys (never passed as values on the command line)")]
-pub struct KeyArgs {
+pub(crate) struct KeyArgs {
     /// Read the public key (the username) from this environment variable
     #[arg(long, value_name = "NAME", default_value = "MAGENTO_PUBLIC_KEY")]
-    pub public_key_env: String,
+    pub(crate) public_key_env: String,
 
     /// Read the private key (the password) from this environment variable
     #[arg(long, value_name = "NAME", default_value = "MAGENTO_PRIVATE_KEY")]
-    pub private_key_env: String,
+    pub(crate) private_key_env: String,
 
     /// Read the private key from standard input (one line)
     #[arg(long)]
-    pub private_key_stdin: bool,
+    pub(crate) private_key_stdin: bool,
 
     /// When no keys are set: fail (exit 3) or skip (exit 0 with a notice)
     #[arg(
@@ -145,12 +145,12 @@ pub struct KeyArgs {
         env = "MAGENTO_AUTH_ON_MISSING",
         hide_env_values = true
     )]
-    pub on_missing: OnMissing,
+    pub(crate) on_missing: OnMissing,
 }
 
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Repository")]
-pub struct RepoArgs {
+pub(crate) struct RepoArgs {
     /// The Composer repository the keys are for
     #[arg(
         long,
@@ -159,7 +159,7 @@ pub struct RepoArgs {
         env = "MAGENTO_AUTH_REPO_URL",
         hide_env_values = true
     )]
-    pub repo_url: String,
+    pub(crate) repo_url: String,
 
     /// The project directory (holds composer.json)
     #[arg(
@@ -169,12 +169,12 @@ pub struct RepoArgs {
         env = "MAGENTO_AUTH_WORKING_DIR",
         hide_env_values = true
     )]
-    pub working_dir: PathBuf,
+    pub(crate) working_dir: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Check")]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// A package the keys must be able to see (repeatable); `auto` reads
     /// composer.json and composer.lock, `none` checks no package
     #[arg(
@@ -184,24 +184,24 @@ pub struct CheckArgs {
         env = "MAGENTO_AUTH_REQUIRE_PACKAGES",
         hide_env_values = true
     )]
-    pub require_packages: Vec<String>,
+    pub(crate) require_packages: Vec<String>,
 
     /// Seconds the whole check may take, retries and waits included (1 to 3600)
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = saturating_u64)]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
 
     /// Retries after connection errors, 429 and 5xx (0 to 10)
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = saturating_u32)]
-    pub retries: u32,
+    pub(crate) retries: u32,
 
     /// An extra CA certificate file (PEM) to trust
     #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 impl CheckArgs {
     /// Both limits in range, or the failure that says which is not.
-    pub fn validate(&self) -> Result<(), Failure> {
+    pub(crate) fn validate(&self) -> Result<(), Failure> {
         timeout(self.timeout)?;
         retries(self.retries)?;
         Ok(())
@@ -210,7 +210,7 @@ impl CheckArgs {
 
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Platform")]
-pub struct PlatformArgs {
+pub(crate) struct PlatformArgs {
     /// The CI platform (detected from the environment when not given)
     #[arg(
         long,
@@ -219,7 +219,7 @@ pub struct PlatformArgs {
         env = "MAGENTO_AUTH_CI",
         hide_env_values = true
     )]
-    pub ci: Option<CiName>,
+    pub(crate) ci: Option<CiName>,
 
     /// Where setup records what it did, for cleanup
     #[arg(
@@ -228,11 +228,11 @@ pub struct PlatformArgs {
         env = "MAGENTO_AUTH_STATE_FILE",
         hide_env_values = true
     )]
-    pub state_file: Option<PathBuf>,
+    pub(crate) state_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct SetupArgs {
+pub(crate) struct SetupArgs {
     /// Where credentials go
     #[arg(
         long,
@@ -241,11 +241,11 @@ pub struct SetupArgs {
         env = "MAGENTO_AUTH_MODE",
         hide_env_values = true
     )]
-    pub mode: Mode,
+    pub(crate) mode: Mode,
 
     /// Write without checking the keys against the repository
     #[arg(long, env = "MAGENTO_AUTH_NO_CHECK", hide_env_values = true)]
-    pub no_check: bool,
+    pub(crate) no_check: bool,
 
     /// Report a failed check as a warning and write the credentials anyway
     #[arg(
@@ -254,82 +254,82 @@ pub struct SetupArgs {
         hide_env_values = true,
         conflicts_with = "no_check"
     )]
-    pub warn_only: bool,
+    pub(crate) warn_only: bool,
 
     #[command(flatten)]
-    pub keys: KeyArgs,
+    pub(crate) keys: KeyArgs,
     #[command(flatten)]
-    pub repo: RepoArgs,
+    pub(crate) repo: RepoArgs,
     #[command(flatten)]
-    pub check: CheckArgs,
+    pub(crate) check: CheckArgs,
     #[command(flatten)]
-    pub platform: PlatformArgs,
+    pub(crate) platform: PlatformArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct CheckCommandArgs {
+pub(crate) struct CheckCommandArgs {
     /// Print one JSON object with the outcome on stdout
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Also check the download access token pair MAGENTO_MAGEID + MAGENTO_DOWNLOAD_TOKEN
     #[arg(long)]
-    pub download_token: bool,
+    pub(crate) download_token: bool,
 
     /// Where --download-token checks the pair (for tests and mirrors)
     #[arg(long, value_name = "URL", hide = true)]
-    pub download_token_url: Option<String>,
+    pub(crate) download_token_url: Option<String>,
 
     #[command(flatten)]
-    pub keys: KeyArgs,
+    pub(crate) keys: KeyArgs,
     #[command(flatten)]
-    pub repo: RepoArgs,
+    pub(crate) repo: RepoArgs,
     #[command(flatten)]
-    pub check: CheckArgs,
+    pub(crate) check: CheckArgs,
     #[command(flatten)]
-    pub platform: PlatformArgs,
+    pub(crate) platform: PlatformArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct CleanupArgs {
+pub(crate) struct CleanupArgs {
     /// Seconds to wait for a lock held by another process (1 to 3600)
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = saturating_u64)]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
 
     #[command(flatten)]
-    pub platform: PlatformArgs,
+    pub(crate) platform: PlatformArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     /// Where credentials go while the command runs
     #[arg(long, value_enum, default_value = "env")]
-    pub mode: Mode,
+    pub(crate) mode: Mode,
 
     /// Run without checking the keys against the repository first
     #[arg(long)]
-    pub no_check: bool,
+    pub(crate) no_check: bool,
 
     #[command(flatten)]
-    pub keys: KeyArgs,
+    pub(crate) keys: KeyArgs,
     #[command(flatten)]
-    pub repo: RepoArgs,
+    pub(crate) repo: RepoArgs,
     #[command(flatten)]
-    pub check: CheckArgs,
+    pub(crate) check: CheckArgs,
     #[command(flatten)]
-    pub platform: PlatformArgs,
+    pub(crate) platform: PlatformArgs,
 
     /// The command to run, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
-    pub command: Vec<OsString>,
+    pub(crate) command: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     #[command(flatten)]
-    pub repo: RepoArgs,
+    pub(crate) repo: RepoArgs,
     #[command(flatten)]
-    pub platform: PlatformArgs,
+    pub(crate) platform: PlatformArgs,
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ pub enum Code {
     Success = 0,
     /// I/O errors and anything else not foreseen.
     Unexpected = 1,
-    /// Usage errors (clap exits with 2 itself).
+    /// Usage errors: clap exits with 2 itself; the table is complete here.
+    #[allow(dead_code)]
     Usage = 2,
     /// Bad input: keys, malformed auth.json / COMPOSER_AUTH / state, unsafe paths.
     BadInput = 3,
@@ -44,7 +45,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Unchecked => "unchecked",
@@ -61,7 +62,7 @@ impl Status {
     }
 
     /// The exit code of the status; an `Error` outcome carries its own.
-    pub fn code(self) -> Code {
+    pub(crate) fn code(self) -> Code {
         match self {
             Status::Ok | Status::Unchecked | Status::Skipped | Status::Cleaned => Code::Success,
             Status::MissingKeys | Status::MalformedKeys => Code::BadInput,
@@ -80,18 +81,18 @@ impl Status {
 /// Messages name things (a variable, a path, a length) and never hold a secret.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
-    pub status: Status,
+    pub(crate) status: Status,
     /// The exit code: the status's, or for `Error` the failure's own.
-    pub code: Code,
-    pub message: String,
-    pub hint: Option<String>,
+    pub(crate) code: Code,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
     /// The repository URL as parsed, never as given (it may carry credentials).
-    pub repository: Option<String>,
-    pub http_status: Option<u16>,
-    pub attempts: u32,
-    pub duration_ms: u64,
+    pub(crate) repository: Option<String>,
+    pub(crate) http_status: Option<u16>,
+    pub(crate) attempts: u32,
+    pub(crate) duration_ms: u64,
     /// Each required package and whether the keys can see it.
-    pub packages: Vec<(String, bool)>,
+    pub(crate) packages: Vec<(String, bool)>,
 }
 
 /// An outcome that ends a command with a non-zero exit code, as an error
@@ -100,7 +101,7 @@ pub type Failure = Outcome;
 
 impl Outcome {
     /// An outcome of the table (or `ok`, `skipped`...), with its exit code.
-    pub fn of(status: Status, message: impl Into<String>) -> Self {
+    pub(crate) fn of(status: Status, message: impl Into<String>) -> Self {
         Outcome {
             status,
             code: status.code(),
@@ -110,7 +111,7 @@ impl Outcome {
     }
 
     /// A failure outside the table, with the code it exits with.
-    pub fn new(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
         Outcome {
             status: Status::Error,
             code,
@@ -120,36 +121,36 @@ impl Outcome {
     }
 
     /// Bad input: exit 3.
-    pub fn bad_input(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_input(message: impl Into<String>) -> Self {
         Self::new(Code::BadInput, message)
     }
 
     /// The same failure under a status of the table (and its exit code).
-    pub fn with_status(mut self, status: Status) -> Self {
+    pub(crate) fn with_status(mut self, status: Status) -> Self {
         self.status = status;
         self.code = status.code();
         self
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
     /// `with_hint` for an optional hint.
-    pub fn with_hint_opt(mut self, hint: Option<String>) -> Self {
+    pub(crate) fn with_hint_opt(mut self, hint: Option<String>) -> Self {
         self.hint = hint;
         self
     }
 
-    pub fn with_repository(mut self, repository: impl Into<String>) -> Self {
+    pub(crate) fn with_repository(mut self, repository: impl Into<String>) -> Self {
         self.repository = Some(repository.into());
         self
     }
 
     /// This outcome's facts (repository, requests, packages) with `verdict`'s
     /// status, message and hint.
-    pub fn concluded(self, verdict: Outcome) -> Self {
+    pub(crate) fn concluded(self, verdict: Outcome) -> Self {
         Outcome {
             status: verdict.status,
             code: verdict.code,
@@ -160,7 +161,7 @@ impl Outcome {
     }
 
     /// `Ok` for the outcomes that exit 0, else the failure itself.
-    pub fn into_result(self) -> Result<Outcome, Failure> {
+    pub(crate) fn into_result(self) -> Result<Outcome, Failure> {
         if self.code == Code::Success {
             Ok(self)
         } else {
@@ -170,7 +171,7 @@ impl Outcome {
 
     /// The outcome of any error that reaches the top: a [`Failure`] as it
     /// is, anything else `error` with exit 1.
-    pub fn of_error(err: &anyhow::Error) -> Self {
+    pub(crate) fn of_error(err: &anyhow::Error) -> Self {
         let message = format!("{err:#}");
         match err.downcast_ref::<Failure>() {
             Some(failure) => Outcome {
@@ -182,7 +183,7 @@ impl Outcome {
     }
 
     /// The object `--json` prints.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let packages: Vec<serde_json::Value> = self
             .packages
             .iter()
@@ -210,7 +211,7 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// An I/O error without the "(os error N)" noise.
-pub fn plain_io(err: &std::io::Error) -> String {
+pub(crate) fn plain_io(err: &std::io::Error) -> String {
     let text = err.to_string();
     match text.find(" (os error") {
         Some(i) => text[..i].to_string(),

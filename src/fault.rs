@@ -10,7 +10,7 @@
 /// the same way, then wait until that file is removed and go on (giving up
 /// after 30 s): a race test changes the files between two system calls.
 #[cfg(feature = "fault-points")]
-pub fn point(name: &str) {
+pub(crate) fn point(name: &str) {
     let named = |var: &str| std::env::var_os(var).is_some_and(|wanted| wanted == name);
     let (kill, pause) = (
         named("MAGENTO_AUTH_FAULT_POINT"),
@@ -38,12 +38,13 @@ pub fn point(name: &str) {
 
 #[cfg(not(feature = "fault-points"))]
 #[inline(always)]
-pub fn point(_name: &str) {}
+pub(crate) fn point(_name: &str) {}
 
 /// The point `write:<file>:<step>` inside an atomic write, named without
 /// allocating when the feature is off.
 #[inline(always)]
-pub fn write_point(_file: &str, _step: &str) {
+#[cfg_attr(not(unix), allow(dead_code))] // only the Unix writes have points
+pub(crate) fn write_point(_file: &str, _step: &str) {
     #[cfg(feature = "fault-points")]
     point(&format!("write:{_file}:{_step}"));
 }
@@ -52,7 +53,8 @@ pub fn write_point(_file: &str, _step: &str) {
 /// condition of the machine (such as `no-hard-links`), so tests reach paths
 /// this machine would not take. Always `false` without the feature.
 #[inline(always)]
-pub fn simulated(_condition: &str) -> bool {
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) fn simulated(_condition: &str) -> bool {
     #[cfg(feature = "fault-points")]
     return std::env::var_os("MAGENTO_AUTH_FAULT_SIMULATE").is_some_and(|c| c == _condition);
     #[cfg(not(feature = "fault-points"))]

@@ -23,7 +23,7 @@ const HELPER_NEVER_SEES: [&str; 2] = ["COMPOSER_AUTH", "MAGENTO_DOWNLOAD_TOKEN"]
 /// `--public-key-env`/`--private-key-env`), `COMPOSER_AUTH` or the download
 /// token. A helper needs none of them, and what it inherits can end up in
 /// its logs, crash reports or its own children.
-pub fn helper(program: impl AsRef<OsStr>) -> Command {
+pub(crate) fn helper(program: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(program);
     for name in crate::keys::key_variables() {
         command.env_remove(name);
@@ -38,7 +38,7 @@ pub fn helper(program: impl AsRef<OsStr>) -> Command {
 /// exec's own child: the user's environment and limits without the key
 /// variables; the caller adds credentials in their documented form
 /// (`COMPOSER_AUTH` in env mode, a file otherwise).
-pub fn exec_child(program: impl AsRef<OsStr>) -> Command {
+pub(crate) fn exec_child(program: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(program);
     for name in crate::keys::key_variables() {
         command.env_remove(name);
@@ -76,9 +76,25 @@ fn restore_backtrace_env(command: &mut Command) {
     }
 }
 
+/// A panic prints where, never its payload (which could hold anything) and
+/// never a backtrace.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        use crate::report::{Console, Reporter};
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        Console.error(
+            &format!("internal error{place}"),
+            Some("this is a bug in magento-auth; please report it"),
+        );
+    }));
+}
+
 /// Harden this process. Best effort: a platform that refuses is no reason
 /// to fail a job.
-pub fn harden() {
+pub(crate) fn harden() {
     #[cfg(target_os = "linux")]
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     #[cfg(unix)]

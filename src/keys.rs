@@ -20,7 +20,7 @@ pub struct Keys {
 
 /// What the environment held.
 #[derive(Debug)]
-pub enum Intake {
+pub(crate) enum Intake {
     Present(Keys),
     /// Neither key is set (or both are empty): CI withheld the secrets.
     Missing,
@@ -33,7 +33,7 @@ const WHERE_KEYS_ARE: &str =
 ///
 /// `strict` asks for the Marketplace format (32 ASCII letters and digits), which
 /// holds for repo.magento.com; other repositories may use other credentials.
-pub fn read(args: &KeyArgs, strict: bool, reporter: &mut dyn Reporter) -> Result<Intake> {
+pub(crate) fn read(args: &KeyArgs, strict: bool, reporter: &mut dyn Reporter) -> Result<Intake> {
     let public = read_env(&args.public_key_env)?;
     let private_name;
     let private = if args.private_key_stdin {
@@ -82,7 +82,7 @@ pub fn read(args: &KeyArgs, strict: bool, reporter: &mut dyn Reporter) -> Result
 }
 
 /// The failure for missing keys, in words for CI users.
-pub fn missing(args: &KeyArgs) -> Failure {
+pub(crate) fn missing(args: &KeyArgs) -> Failure {
     let private = if args.private_key_stdin {
         "the private key on standard input".to_string()
     } else {
@@ -105,7 +105,7 @@ pub fn missing(args: &KeyArgs) -> Failure {
 static KEY_VARIABLES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// The variables that held keys in this run, the defaults included.
-pub fn key_variables() -> Vec<String> {
+pub(crate) fn key_variables() -> Vec<String> {
     let mut names = vec![
         "MAGENTO_PUBLIC_KEY".to_string(),
         "MAGENTO_PRIVATE_KEY".into(),

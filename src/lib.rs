@@ -3,23 +3,34 @@
 //! Only `report` prints; everything else returns values or errors.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod check;
-pub mod ci;
-pub mod cli;
+mod check;
+mod ci;
+mod cli;
 mod cmd;
-pub mod composer;
-pub mod exit;
-pub mod fault;
-pub mod harden;
-pub(crate) mod journal;
-pub mod keys;
-pub mod report;
-pub mod sanitize;
-pub mod secret;
-pub mod signals;
+mod composer;
+mod exit;
+mod fault;
+mod harden;
+mod journal;
+mod keys;
+mod report;
+mod sanitize;
+mod secret;
+mod signals;
+
+pub use cli::Cli;
+pub use harden::{disable_backtraces, install_panic_hook};
+
+/// What the fuzz targets (fuzz/) drive: the parsers of untrusted text.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::check::noproxy::NoProxy;
+    pub use crate::composer::auth::AuthDoc;
+    pub use crate::keys::Keys;
+    pub use crate::secret::Secret;
+}
 
 use crate::ci::Platform;
-use crate::cli::Cli;
 use crate::composer::repo_url::RepoUrl;
 use crate::exit::Outcome;
 use crate::report::Summary;

@@ -17,15 +17,15 @@ use crate::sanitize;
 /// How a command ended, for machine-readable outputs and summaries: its
 /// outcome, and what the command wrote where.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub command: &'static str,
-    pub mode: Option<&'static str>,
-    pub auth_file: Option<PathBuf>,
-    pub outcome: Outcome,
+pub(crate) struct Summary {
+    pub(crate) command: &'static str,
+    pub(crate) mode: Option<&'static str>,
+    pub(crate) auth_file: Option<PathBuf>,
+    pub(crate) outcome: Outcome,
 }
 
 impl Summary {
-    pub fn new(command: &'static str, outcome: Outcome) -> Self {
+    pub(crate) fn new(command: &'static str, outcome: Outcome) -> Self {
         Summary {
             command,
             outcome,
@@ -34,7 +34,7 @@ impl Summary {
     }
 
     /// The summary with every piece of text made safe to print.
-    pub fn sanitized(&self) -> Summary {
+    pub(crate) fn sanitized(&self) -> Summary {
         let text = |t: &String| sanitize::text(t);
         let outcome = &self.outcome;
         Summary {
@@ -55,7 +55,7 @@ impl Summary {
     }
 }
 
-pub trait Reporter {
+pub(crate) trait Reporter {
     /// Register a secret before it could ever be printed: it is redacted, in
     /// every form, from all output (whatever the reporter), and registered
     /// with the platform's log masking.
@@ -98,7 +98,7 @@ pub trait Reporter {
 /// its title comes before a platform's masks, and closes before a warning or
 /// an error, so that those stay in view.
 #[derive(Debug, Default)]
-pub struct Fold {
+pub(crate) struct Fold {
     title: Option<String>,
     open: bool,
 }
@@ -106,14 +106,14 @@ pub struct Fold {
 impl Fold {
     /// Fold the detail that follows under `title`; `true` when a section was
     /// open and must be closed first.
-    pub fn want(&mut self, title: &str) -> bool {
+    pub(crate) fn want(&mut self, title: &str) -> bool {
         self.title = Some(title.replace(['\r', '\n'], " "));
         std::mem::take(&mut self.open)
     }
 
     /// The title to open a section with before a line of detail, if one is
     /// wanted and none is open.
-    pub fn opening(&mut self) -> Option<String> {
+    pub(crate) fn opening(&mut self) -> Option<String> {
         if self.open {
             return None;
         }
@@ -124,12 +124,12 @@ impl Fold {
 
     /// Whether a section is open and must be closed now (it opens again on
     /// the next line of detail).
-    pub fn closing(&mut self) -> bool {
+    pub(crate) fn closing(&mut self) -> bool {
         std::mem::take(&mut self.open)
     }
 
     /// No more folding; `true` when a section must be closed.
-    pub fn done(&mut self) -> bool {
+    pub(crate) fn done(&mut self) -> bool {
         self.title = None;
         std::mem::take(&mut self.open)
     }
@@ -137,7 +137,7 @@ impl Fold {
 
 /// Plain text on the terminal or in any CI log.
 #[derive(Debug, Default)]
-pub struct Console;
+pub(crate) struct Console;
 
 impl Reporter for Console {
     fn info(&mut self, text: &str) {
@@ -159,7 +159,7 @@ impl Reporter for Console {
 
 /// `error: ...` and, when there is one, `hint: ...` on the next line; each
 /// part sanitised on its own, so that only this line break is in it.
-pub fn error_text(message: &str, hint: Option<&str>) -> String {
+pub(crate) fn error_text(message: &str, hint: Option<&str>) -> String {
     let message = sanitize::text(message);
     match hint {
         Some(hint) => format!("error: {message}\nhint: {}", sanitize::text(hint)),
@@ -169,12 +169,12 @@ pub fn error_text(message: &str, hint: Option<&str>) -> String {
 
 /// Write `text` as it is: for text already sanitised, or a platform's own
 /// commands and markers.
-pub fn line_to_stderr(text: &str) {
+pub(crate) fn line_to_stderr(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Write `text` as it is (see [`line_to_stderr`]).
-pub fn line_to_stdout(text: &str) {
+pub(crate) fn line_to_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (`| head`) is not worth a panic.
     let _ = writeln!(stdout, "{text}");
@@ -184,8 +184,8 @@ pub fn line_to_stdout(text: &str) {
 /// Collects everything said, for unit tests.
 #[cfg(test)]
 #[derive(Debug, Default)]
-pub struct Recorder {
-    pub lines: Vec<String>,
+pub(crate) struct Recorder {
+    pub(crate) lines: Vec<String>,
 }
 
 #[cfg(test)]

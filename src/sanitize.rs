@@ -30,16 +30,16 @@ mod controls;
 mod forms;
 
 /// Characters kept of one message (a hint, a warning, a JSON string).
-pub const CAP: usize = 4096;
+pub(crate) const CAP: usize = 4096;
 /// Characters kept of one line of data (a JSON object, a line of a report):
 /// a backstop, since such a line is made of capped messages, and generous,
 /// so that a JSON object (up to 20 package names, a message and a hint,
 /// escaped) is never cut into invalid JSON.
-pub const DATA_CAP: usize = 256 * 1024;
+pub(crate) const DATA_CAP: usize = 256 * 1024;
 /// What a secret becomes.
-pub const REDACTED: &str = "***";
+pub(crate) const REDACTED: &str = "***";
 /// Appended where text was cut.
-pub const CUT: &str = "…[cut]";
+pub(crate) const CUT: &str = "…[cut]";
 
 /// The forms of every registered secret, longest first so that a form that
 /// holds another is blanked whole. Replaced, never changed in place, so that
@@ -47,7 +47,7 @@ pub const CUT: &str = "…[cut]";
 static FORMS: Mutex<Option<Arc<Vec<Secret>>>> = Mutex::new(None);
 
 /// Redact `secret`, in every form, from everything printed from now on.
-pub fn register(secret: &str) {
+pub(crate) fn register(secret: &str) {
     let new = forms_of(secret);
     if new.is_empty() {
         return;
@@ -68,7 +68,7 @@ fn registered() -> Option<Arc<Vec<Secret>>> {
 }
 
 /// One piece of text made safe to print: one line, at most [`CAP`] characters.
-pub fn text(raw: &str) -> String {
+pub(crate) fn text(raw: &str) -> String {
     clean(raw, CAP)
 }
 
@@ -76,7 +76,7 @@ pub fn text(raw: &str) -> String {
 /// its own, at most [`DATA_CAP`] characters. Untrusted pieces must have
 /// passed [`text`] before they were composed, or a newline in them would
 /// start a line here.
-pub fn lines(raw: &str) -> String {
+pub(crate) fn lines(raw: &str) -> String {
     raw.split('\n')
         .map(|line| clean(line, DATA_CAP))
         .collect::<Vec<_>>()
@@ -84,7 +84,7 @@ pub fn lines(raw: &str) -> String {
 }
 
 /// A JSON value with every string (keys included) passed through [`text`].
-pub fn json(value: &Value) -> Value {
+pub(crate) fn json(value: &Value) -> Value {
     match value {
         Value::String(s) => Value::String(text(s)),
         Value::Array(items) => Value::Array(items.iter().map(json).collect()),

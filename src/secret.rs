@@ -15,28 +15,18 @@ impl Secret {
         Secret(value)
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// Length in characters, which messages may show.
-    pub fn char_len(&self) -> usize {
+    pub(crate) fn char_len(&self) -> usize {
         self.0.chars().count()
-    }
-
-    /// At most the first four characters and the length: `abcd…(32 chars)`.
-    pub fn preview(&self) -> String {
-        preview(&self.0, 4)
-    }
-
-    /// Only the length: `…(32 chars)`.
-    pub fn length_only(&self) -> String {
-        preview(&self.0, 0)
     }
 }
 
 /// A shortened form of a secret for humans; never the whole value.
-pub fn preview(value: &str, shown: usize) -> String {
+pub(crate) fn preview(value: &str, shown: usize) -> String {
     let len = value.chars().count();
     // Never show more than a quarter of a value, so short secrets stay hidden.
     let shown = shown.min(len / 4);
@@ -79,9 +69,8 @@ mod tests {
 
     #[test]
     fn preview_shows_at_most_four_characters() {
-        let secret = Secret::new(CANARY.to_string());
-        assert_eq!(secret.preview(), "c4n4…(32 chars)");
-        assert_eq!(secret.length_only(), "…(32 chars)");
+        assert_eq!(preview(CANARY, 4), "c4n4…(32 chars)");
+        assert_eq!(preview(CANARY, 0), "…(32 chars)");
         assert_eq!(preview("abc", 4), "…(3 chars)");
         assert_eq!(preview("abcdefgh", 4), "ab…(8 chars)");
     }

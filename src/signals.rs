@@ -20,21 +20,21 @@ use std::process::Command;
 use anyhow::Result;
 
 #[cfg(unix)]
-pub use unix::Forwarder;
+pub(crate) use unix::Forwarder;
 
 /// Windows has no signals to forward: a console's Ctrl-C reaches the child
 /// directly.
 #[cfg(not(unix))]
-pub struct Forwarder;
+pub(crate) struct Forwarder;
 
 #[cfg(not(unix))]
 impl Forwarder {
-    pub fn start() -> Result<Self> {
+    pub(crate) fn start() -> Result<Self> {
         Ok(Forwarder)
     }
 
     /// Run `command` to its end; the status to exit with.
-    pub fn run(self, mut command: Command) -> Result<u8> {
+    pub(crate) fn run(self, mut command: Command) -> Result<u8> {
         let status = command.status()?;
         Ok(status.code().map_or(1, |c| c as u8))
     }
@@ -61,7 +61,7 @@ mod unix {
     use super::{Command, Result};
 
     /// The catchable signals whose default action ends a process.
-    pub const FORWARDED: [i32; 8] = [
+    pub(crate) const FORWARDED: [i32; 8] = [
         SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE,
     ];
 
@@ -76,13 +76,13 @@ mod unix {
 
     /// Catches [`FORWARDED`] from its start to the end of the process, and
     /// passes them to the child while it runs.
-    pub struct Forwarder {
+    pub(crate) struct Forwarder {
         shared: Arc<Mutex<Shared>>,
         handle: Handle,
     }
 
     impl Forwarder {
-        pub fn start() -> Result<Self> {
+        pub(crate) fn start() -> Result<Self> {
             let mut signals = SignalsInfo::<WithOrigin>::new(FORWARDED)?;
             let handle = signals.handle();
             let shared = Arc::new(Mutex::new(Shared::default()));
@@ -113,7 +113,7 @@ mod unix {
 
         /// Start `command` unless a signal came first, wait for it to end;
         /// the status to exit with (128+N when it died of signal N).
-        pub fn run(self, mut command: Command) -> Result<u8> {
+        pub(crate) fn run(self, mut command: Command) -> Result<u8> {
             let terminal = foreground_terminal();
             command.process_group(0);
             let child = {

@@ -3,9 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use magento_auth::composer::auth::AuthDoc;
-use magento_auth::keys::Keys;
-use magento_auth::secret::Secret;
+use magento_auth::fuzzing::{AuthDoc, Keys, Secret};
 
 const HOSTS: [&str; 4] = ["repo.magento.com", "127.0.0.1:8443", "", "a.b:c"];
 

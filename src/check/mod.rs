@@ -10,7 +10,7 @@ pub(crate) mod entitlement;
 pub(crate) mod http;
 pub(crate) mod listing;
 pub(crate) mod net_error;
-pub mod noproxy;
+pub(crate) mod noproxy;
 pub(crate) mod packages;
 mod retry_after;
 pub(crate) mod trust;

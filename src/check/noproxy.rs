@@ -131,7 +131,7 @@ fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 /// Composer and curl read it: `https_proxy`/`HTTPS_PROXY` for https,
 /// lowercase `http_proxy` for http (the uppercase one is unsafe under CGI),
 /// then `all_proxy`/`ALL_PROXY`. Empty values count as unset.
-pub fn proxy_from_env(scheme: &str, var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn proxy_from_env(scheme: &str, var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     let names: &[&str] = if scheme == "https" {
         &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
     } else {
@@ -145,13 +145,16 @@ pub fn proxy_from_env(scheme: &str, var: &dyn Fn(&str) -> Option<String>) -> Opt
 }
 
 /// `no_proxy`, else `NO_PROXY`.
-pub fn no_proxy_from_env(var: &dyn Fn(&str) -> Option<String>) -> NoProxy {
+pub(crate) fn no_proxy_from_env(var: &dyn Fn(&str) -> Option<String>) -> NoProxy {
     let list = var("no_proxy")
         .filter(|v| !v.is_empty())
         .or_else(|| var("NO_PROXY"))
         .unwrap_or_default();
     NoProxy::parse(&list)
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {

@@ -13,17 +13,17 @@ use crate::sanitize;
 
 /// The state name under which setup saves its state file's path; the runner
 /// hands it to the post step as `STATE_state_file`.
-pub const STATE_NAME: &str = "state_file";
+pub(crate) const STATE_NAME: &str = "state_file";
 
 /// Workflow-command data: `%`, CR and LF escaped (`%` first).
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Workflow-command property values: data escaping plus `:` and `,`.
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -52,7 +52,7 @@ fn fresh_delimiter() -> Result<String, Failure> {
 
 /// One `NAME<<DELIMITER` entry of an environment file, or a refusal when the
 /// name or value could break out of it.
-pub fn env_file_entry(name: &str, value: &str) -> Result<String, Failure> {
+pub(crate) fn env_file_entry(name: &str, value: &str) -> Result<String, Failure> {
     env_file_entry_with(name, value, &fresh_delimiter()?)
 }
 
@@ -78,7 +78,7 @@ fn env_file_entry_with(name: &str, value: &str, delimiter: &str) -> Result<Strin
 
 /// Append `name=value` to the environment file `variable` names
 /// (`GITHUB_ENV`, `GITHUB_OUTPUT`, `GITHUB_STATE`).
-pub fn append(variable: &str, name: &str, value: &str) -> Result<()> {
+pub(crate) fn append(variable: &str, name: &str, value: &str) -> Result<()> {
     let Some(path) = std::env::var_os(variable)
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
@@ -111,7 +111,7 @@ pub fn append(variable: &str, name: &str, value: &str) -> Result<()> {
 /// sanitised before a command is composed around it, so that the commands
 /// are the product's own and nothing in the text can start another.
 #[derive(Debug, Default)]
-pub struct GithubReporter {
+pub(crate) struct GithubReporter {
     masked: Vec<String>,
     fold: Fold,
 }
@@ -213,7 +213,7 @@ impl Reporter for GithubReporter {
 }
 
 /// The job summary: a small table, then what to do when something failed.
-pub fn summary_markdown(summary: &Summary) -> String {
+pub(crate) fn summary_markdown(summary: &Summary) -> String {
     let cell = |text: &str| text.replace('|', "\\|").replace(['\r', '\n'], " ");
     let mut out = format!("### magento-auth {}\n\n| | |\n|---|---|\n", summary.command);
     let outcome = &summary.outcome;
@@ -239,6 +239,9 @@ pub fn summary_markdown(summary: &Summary) -> String {
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {

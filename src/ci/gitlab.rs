@@ -4,7 +4,7 @@ use crate::report::{Console, Fold, Reporter, line_to_stderr};
 use crate::sanitize;
 
 #[derive(Debug, Default)]
-pub struct GitlabReporter {
+pub(crate) struct GitlabReporter {
     console: Console,
     fold: Fold,
     /// Sections opened so far, for unique names.

@@ -1,13 +1,13 @@
 //! The CI platform a job runs on: detection and the job's identity.
 
-pub mod github;
-pub mod gitlab;
+pub(crate) mod github;
+pub(crate) mod gitlab;
 
 use crate::cli::CiName;
 use crate::report::{Console, Reporter};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Platform {
+pub(crate) enum Platform {
     Github,
     Gitlab,
     Bitbucket,
@@ -16,7 +16,7 @@ pub enum Platform {
 
 impl Platform {
     /// `--ci` if given, else what the environment says.
-    pub fn detect(choice: Option<CiName>) -> Self {
+    pub(crate) fn detect(choice: Option<CiName>) -> Self {
         match choice {
             Some(CiName::Github) => Platform::Github,
             Some(CiName::Gitlab) => Platform::Gitlab,
@@ -32,7 +32,7 @@ impl Platform {
 
 impl Platform {
     /// The reporter that speaks this platform's log language.
-    pub fn reporter(self) -> Box<dyn Reporter> {
+    pub(crate) fn reporter(self) -> Box<dyn Reporter> {
         match self {
             Platform::Github => Box::new(github::GithubReporter::default()),
             Platform::Gitlab => Box::new(gitlab::GitlabReporter::default()),
@@ -53,7 +53,7 @@ fn is_true(name: &str) -> bool {
 /// shell of one job (GitLab's `after_script`, Bitbucket's `after-script`).
 /// Outside CI, the current directory: a shell in one project never undoes
 /// what a shell in another set up.
-pub fn job_id() -> String {
+pub(crate) fn job_id() -> String {
     let raw = if let Some(id) = var("CI_JOB_ID") {
         id
     } else if let Some(uuid) = var("BITBUCKET_STEP_UUID") {

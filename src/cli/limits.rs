@@ -6,15 +6,15 @@ use std::time::Duration;
 use crate::exit::Failure;
 
 /// The most `--retries`: with backoff, more only prolongs a failing job.
-pub const MAX_RETRIES: u32 = 10;
+pub(crate) const MAX_RETRIES: u32 = 10;
 
 /// The longest `--timeout`: an hour is far beyond any healthy repository,
 /// and keeps every deadline computed from it far from overflow.
-pub const MAX_TIMEOUT_SECONDS: u64 = 3600;
+pub(crate) const MAX_TIMEOUT_SECONDS: u64 = 3600;
 
 /// `--timeout` as a duration, refused (exit 3) outside 1..=3600 seconds.
 /// Every timeout option goes through here, so all share one range.
-pub fn timeout(seconds: u64) -> Result<Duration, Failure> {
+pub(crate) fn timeout(seconds: u64) -> Result<Duration, Failure> {
     if (1..=MAX_TIMEOUT_SECONDS).contains(&seconds) {
         return Ok(Duration::from_secs(seconds));
     }
@@ -26,7 +26,7 @@ pub fn timeout(seconds: u64) -> Result<Duration, Failure> {
 }
 
 /// `--retries`, refused (exit 3) above 10.
-pub fn retries(n: u32) -> Result<u32, Failure> {
+pub(crate) fn retries(n: u32) -> Result<u32, Failure> {
     if n <= MAX_RETRIES {
         return Ok(n);
     }

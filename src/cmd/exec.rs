@@ -12,10 +12,10 @@ use crate::report::Reporter;
 use crate::signals::Forwarder;
 
 /// The exit status of a command that cannot be found, as shells and `env` use.
-pub const NOT_FOUND: u8 = 127;
+pub(crate) const NOT_FOUND: u8 = 127;
 
 /// The exit status of a command that is there but cannot be run, as shells use.
-pub const NOT_EXECUTABLE: u8 = 126;
+pub(crate) const NOT_EXECUTABLE: u8 = 126;
 
 /// `magento-auth exec -- CMD ARGS...`: the status to exit with, and the
 /// outcome of the credentials' check (`ok`, `unchecked`, `skipped`).

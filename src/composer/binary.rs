@@ -14,7 +14,7 @@ const USERNAME_HIDDEN_SINCE: (u32, u32, u32) = (2, 10, 2);
 
 /// Which credential source Composer applies last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Precedence {
+pub(crate) enum Precedence {
     /// `COMPOSER_AUTH` over every file (current Composer).
     EnvLast,
     /// The project's auth.json over `COMPOSER_AUTH` (older Composer).
@@ -22,16 +22,16 @@ pub enum Precedence {
 }
 
 #[derive(Clone, Debug)]
-pub struct ComposerBinary {
-    pub path: PathBuf,
+pub(crate) struct ComposerBinary {
+    pub(crate) path: PathBuf,
     /// The first line of `composer --version`, or "version unknown".
-    pub version_line: String,
-    pub version: Option<(u32, u32, u32)>,
+    pub(crate) version_line: String,
+    pub(crate) version: Option<(u32, u32, u32)>,
 }
 
 impl ComposerBinary {
     /// `composer` on PATH and its version; `None` when there is none.
-    pub fn find() -> Option<Self> {
+    pub(crate) fn find() -> Option<Self> {
         let path = which::which("composer").ok()?;
         let output = crate::harden::helper(&path)
             .args(["--version", "--no-ansi", "--no-interaction"])
@@ -56,19 +56,19 @@ impl ComposerBinary {
         })
     }
 
-    pub fn precedence(&self) -> Precedence {
+    pub(crate) fn precedence(&self) -> Precedence {
         precedence_of(self.version)
     }
 
     /// Whether this version prints the whole public key with -vvv.
-    pub fn shows_username(&self) -> bool {
+    pub(crate) fn shows_username(&self) -> bool {
         self.version.is_some_and(|v| v < USERNAME_HIDDEN_SINCE)
     }
 }
 
 /// The precedence of a Composer version; an unknown one (or none on PATH)
 /// is taken to be current.
-pub fn precedence_of(version: Option<(u32, u32, u32)>) -> Precedence {
+pub(crate) fn precedence_of(version: Option<(u32, u32, u32)>) -> Precedence {
     match version {
         Some(v) if v < ENV_LAST_SINCE => Precedence::ProjectAuthLast,
         _ => Precedence::EnvLast,
@@ -76,7 +76,7 @@ pub fn precedence_of(version: Option<(u32, u32, u32)>) -> Precedence {
 }
 
 /// `Composer version 2.5.5 2023-03-21 11:50:05` → (2, 5, 5).
-pub fn parse_version(line: &str) -> Option<(u32, u32, u32)> {
+pub(crate) fn parse_version(line: &str) -> Option<(u32, u32, u32)> {
     let word = line
         .split_whitespace()
         .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::exit::Failure;
 
 /// What the resolution reads, so tests can give it any environment.
-pub trait HomeEnv {
+pub(crate) trait HomeEnv {
     fn var(&self, name: &str) -> Option<String>;
     /// Whether any variable whose name starts with `XDG_` is set (even empty).
     fn has_xdg_var(&self) -> bool;
@@ -13,7 +13,7 @@ pub trait HomeEnv {
 }
 
 /// The real process environment and file system.
-pub struct ProcessEnv;
+pub(crate) struct ProcessEnv;
 
 impl HomeEnv for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
@@ -33,13 +33,13 @@ fn truthy(value: Option<String>) -> Option<String> {
 }
 
 /// Composer's home directory for this platform.
-pub fn composer_home(env: &dyn HomeEnv) -> Result<PathBuf, Failure> {
+pub(crate) fn composer_home(env: &dyn HomeEnv) -> Result<PathBuf, Failure> {
     resolve(env, cfg!(windows))
 }
 
 /// `Factory::getHomeDir`, with the platform as a parameter so every branch is
 /// testable everywhere.
-pub fn resolve(env: &dyn HomeEnv, windows: bool) -> Result<PathBuf, Failure> {
+pub(crate) fn resolve(env: &dyn HomeEnv, windows: bool) -> Result<PathBuf, Failure> {
     if let Some(home) = truthy(env.var("COMPOSER_HOME")) {
         return Ok(PathBuf::from(home));
     }

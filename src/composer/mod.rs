@@ -1,15 +1,15 @@
 //! Composer's view of credentials: where its files are, their shape, its host keys.
 
-pub mod auth;
-pub mod binary;
-pub mod home;
-pub mod repo_url;
-pub mod sources;
+pub(crate) mod auth;
+pub(crate) mod binary;
+pub(crate) mod home;
+pub(crate) mod repo_url;
+pub(crate) mod sources;
 
 use std::path::{Path, PathBuf};
 
 /// The project's composer.json, honouring the `COMPOSER` variable as Composer does.
-pub fn composer_json(working_dir: &Path) -> PathBuf {
+pub(crate) fn composer_json(working_dir: &Path) -> PathBuf {
     let name = std::env::var_os("COMPOSER")
         .filter(|n| !n.is_empty())
         .map(PathBuf::from)
@@ -18,7 +18,7 @@ pub fn composer_json(working_dir: &Path) -> PathBuf {
 }
 
 /// The project's auth.json: beside composer.json.
-pub fn project_auth_json(working_dir: &Path) -> PathBuf {
+pub(crate) fn project_auth_json(working_dir: &Path) -> PathBuf {
     parent_of(&composer_json(working_dir)).join("auth.json")
 }
 
@@ -31,7 +31,7 @@ fn parent_of(path: &Path) -> PathBuf {
 
 /// Whether git ignores `path`: `None` when git is absent or `path` is not in a
 /// work tree, so no warning is owed.
-pub fn git_ignores(path: &Path) -> Option<bool> {
+pub(crate) fn git_ignores(path: &Path) -> Option<bool> {
     let git = which::which("git").ok()?;
     let dir = parent_of(path);
     let name = path.file_name()?;

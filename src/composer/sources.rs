@@ -17,7 +17,7 @@ use crate::journal::{MAX_AUTH_BYTES, dir::read_path};
 use crate::secret;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     HomeConfig,
     HomeAuth,
     ProjectConfig,
@@ -27,7 +27,7 @@ pub enum Origin {
 
 /// What one source holds for the host.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Holding {
+pub(crate) enum Holding {
     Absent,
     Unreadable(String),
     NoEntry,
@@ -40,15 +40,15 @@ pub enum Holding {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Source {
-    pub origin: Origin,
-    pub label: String,
-    pub path: Option<PathBuf>,
-    pub holding: Holding,
+pub(crate) struct Source {
+    pub(crate) origin: Origin,
+    pub(crate) label: String,
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) holding: Holding,
 }
 
 /// The sources in the order Composer applies them; the last with an entry wins.
-pub fn collect(
+pub(crate) fn collect(
     home: Option<&Path>,
     composer_json: &Path,
     project_auth: &Path,
@@ -98,7 +98,7 @@ pub fn collect(
 }
 
 /// The source whose entry Composer uses, if any.
-pub fn winner(sources: &[Source]) -> Option<&Source> {
+pub(crate) fn winner(sources: &[Source]) -> Option<&Source> {
     sources
         .iter()
         .rev()
@@ -107,7 +107,7 @@ pub fn winner(sources: &[Source]) -> Option<&Source> {
 
 /// The username and password Composer would send to `host`, read from the
 /// winning source, with that source's label. Read-only.
-pub fn winning_credentials(
+pub(crate) fn winning_credentials(
     sources: &[Source],
     composer_auth: Option<&str>,
     host: &str,

@@ -38,8 +38,8 @@ pub(crate) fn undo(
 /// What [`end_job`] found.
 #[derive(Debug, Default)]
 pub(crate) struct Ended {
-    pub had_state: bool,
-    pub undone: usize,
+    pub(crate) had_state: bool,
+    pub(crate) undone: usize,
 }
 
 /// Undo everything this job set up, newest first, saving the state after
@@ -121,10 +121,10 @@ pub(crate) fn record_export(
 /// checked). Read without a lock; changes nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    pub active: Vec<PathBuf>,
-    pub stale: Vec<PathBuf>,
+    pub(crate) active: Vec<PathBuf>,
+    pub(crate) stale: Vec<PathBuf>,
     /// Variables exported to later steps (GitHub `env` mode).
-    pub exported: Vec<String>,
+    pub(crate) exported: Vec<String>,
 }
 
 pub(crate) fn pending(state_path: &Path) -> Result<Pending> {

@@ -26,75 +26,75 @@ pub(crate) const VERSION: u32 = 2;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Ledger {
-    pub version: u32,
-    pub original: Original,
+    pub(crate) version: u32,
+    pub(crate) original: Original,
     /// SHA-256 of the bytes magento-auth last wrote to the file: while the
     /// file still has them, nobody else changed it.
-    pub written_sha256: String,
+    pub(crate) written_sha256: String,
     /// Someone else changed the file while setups were active (Composer
     /// stored a token): the last one out then takes out only its own entries.
-    pub changed_since: bool,
-    pub holders: Vec<Holder>,
+    pub(crate) changed_since: bool,
+    pub(crate) holders: Vec<Holder>,
 }
 
 /// The file before the first active setup.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Original {
-    pub existed: bool,
-    pub mode: Option<u32>,
+    pub(crate) existed: bool,
+    pub(crate) mode: Option<u32>,
     /// SHA-256 of its bytes, checked before they are put back.
-    pub sha256: Option<String>,
+    pub(crate) sha256: Option<String>,
     /// A hard link to it beside it, which cleanup renames back (owner, mode
     /// and times kept).
-    pub backup: Option<String>,
+    pub(crate) backup: Option<String>,
     /// Its bytes, where the file system has no hard links or the file is in
     /// a work tree that must not get a second file.
-    pub bytes_base64: Option<String>,
+    pub(crate) bytes_base64: Option<String>,
     /// Whether it had an `http-basic` section.
-    pub http_basic_existed: bool,
+    pub(crate) http_basic_existed: bool,
     /// The entry each host that any setup touched had, `None` for none.
-    pub hosts: Vec<HostEntry>,
+    pub(crate) hosts: Vec<HostEntry>,
     /// Directories created for the file, outermost first: the last one out
     /// removes them.
-    pub created_dirs: Vec<PathBuf>,
+    pub(crate) created_dirs: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HostEntry {
-    pub host: String,
-    pub entry: Option<Value>,
+    pub(crate) host: String,
+    pub(crate) entry: Option<Value>,
 }
 
 /// One active setup.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Holder {
-    pub id: String,
-    pub host: String,
+    pub(crate) id: String,
+    pub(crate) host: String,
     /// The `http-basic` entry it wrote: it comes back when a later setup of
     /// the same host ends first.
-    pub entry: Value,
+    pub(crate) entry: Value,
     /// Its job's state file: a job never judges its own setups dead.
-    pub state: PathBuf,
+    pub(crate) state: PathBuf,
     /// When it began, in seconds since the epoch.
-    pub since: u64,
+    pub(crate) since: u64,
     /// The process that lives as long as its job, where one is known.
-    pub anchor: Option<Anchor>,
+    pub(crate) anchor: Option<Anchor>,
 }
 
 /// What a host had before a setup, as the ledger keeps it.
 #[derive(Clone, Debug)]
 pub(crate) struct Before {
-    pub entry: HostEntry,
-    pub http_basic_existed: bool,
+    pub(crate) entry: HostEntry,
+    pub(crate) http_basic_existed: bool,
 }
 
 impl Ledger {
     /// The ledger of the first active setup: the file as it is now is the
     /// original.
-    pub fn first(current: Option<&Found>, before: &Before, created: &[PathBuf]) -> Self {
+    pub(crate) fn first(current: Option<&Found>, before: &Before, created: &[PathBuf]) -> Self {
         Ledger {
             version: VERSION,
             original: Original {
@@ -116,7 +116,12 @@ impl Ledger {
     /// The ledger as a further setup finds it: the file changed since if it
     /// no longer has what magento-auth wrote; a host no setup touched yet
     /// has its original entry in the file now.
-    pub fn joined(mut self, current: Option<&Found>, before: &Before, created: &[PathBuf]) -> Self {
+    pub(crate) fn joined(
+        mut self,
+        current: Option<&Found>,
+        before: &Before,
+        created: &[PathBuf],
+    ) -> Self {
         let unchanged = current.is_some_and(|c| sha256_hex(&c.bytes) == self.written_sha256);
         self.changed_since |= !unchanged;
         if !self
@@ -131,7 +136,7 @@ impl Ledger {
         self
     }
 
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, String> {
         let ledger: Ledger = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if ledger.version != VERSION {
             return Err(format!("unknown version {}", ledger.version));
@@ -147,14 +152,14 @@ impl Ledger {
         Ok(ledger)
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec(self).expect("a ledger always serializes");
         bytes.push(b'\n');
         bytes
     }
 
     /// The original entry of `host`, if it had one.
-    pub fn original_entry(&self, host: &str) -> Option<&Value> {
+    pub(crate) fn original_entry(&self, host: &str) -> Option<&Value> {
         self.original
             .hosts
             .iter()
@@ -163,12 +168,12 @@ impl Ledger {
     }
 
     /// The original bytes kept in the ledger itself, if any.
-    pub fn original_bytes(&self) -> Option<Vec<u8>> {
+    pub(crate) fn original_bytes(&self) -> Option<Vec<u8>> {
         BASE64.decode(self.original.bytes_base64.as_ref()?).ok()
     }
 
     /// The latest active setup of `host`.
-    pub fn heir(&self, host: &str) -> Option<&Holder> {
+    pub(crate) fn heir(&self, host: &str) -> Option<&Holder> {
         self.holders.iter().rev().find(|h| h.host == host)
     }
 }

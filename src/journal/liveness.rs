@@ -20,12 +20,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Anchor {
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// Its start time in clock ticks since boot (Linux).
-    pub start: Option<u64>,
+    pub(crate) start: Option<u64>,
     /// The machine's boot id (Linux).
-    pub boot: Option<String>,
-    pub machine: String,
+    pub(crate) boot: Option<String>,
+    pub(crate) machine: String,
 }
 
 /// Which process a setup's job lives as long as.

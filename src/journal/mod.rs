@@ -54,22 +54,22 @@ use undo::release_entry;
 #[derive(Debug)]
 pub(crate) struct Request<'a> {
     /// The auth.json to write, an absolute path.
-    pub target: &'a Path,
+    pub(crate) target: &'a Path,
     /// What its directory is, for messages: "the Composer home".
-    pub what: &'a str,
-    pub place: Place,
-    pub host: &'a str,
-    pub state_path: &'a Path,
-    pub lifetime: Lifetime,
+    pub(crate) what: &'a str,
+    pub(crate) place: Place,
+    pub(crate) host: &'a str,
+    pub(crate) state_path: &'a Path,
+    pub(crate) lifetime: Lifetime,
     /// How long any lock may be waited for.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 /// A write setup made, for exec to undo.
 #[derive(Clone, Debug)]
 pub(crate) struct Written {
-    pub id: String,
-    pub target: PathBuf,
+    pub(crate) id: String,
+    pub(crate) target: PathBuf,
 }
 
 /// Merge the keys into the auth file `request` names, recording in the

@@ -18,34 +18,34 @@ pub(crate) const VERSION: u32 = 2;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct State {
-    pub version: u32,
-    pub files: Vec<FileEntry>,
-    pub env: Vec<EnvEntry>,
+    pub(crate) version: u32,
+    pub(crate) files: Vec<FileEntry>,
+    pub(crate) env: Vec<EnvEntry>,
     /// SHA-256 of the entries: a state that still parses can be damaged too
     /// (a changed target would send cleanup to a file setup never touched).
     #[serde(default)]
-    pub sha256: String,
+    pub(crate) sha256: String,
 }
 
 /// This job's place in one auth file's ledger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FileEntry {
-    pub id: String,
-    pub target: PathBuf,
-    pub host: String,
+    pub(crate) id: String,
+    pub(crate) target: PathBuf,
+    pub(crate) host: String,
     /// Where the file's ledger is.
-    pub ledger: PathBuf,
+    pub(crate) ledger: PathBuf,
 }
 
 /// A variable setup exported to later steps (GitHub `env` mode).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EnvEntry {
-    pub id: String,
-    pub name: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
     /// The value the job had before; `None` when it was unset.
-    pub previous: Option<String>,
+    pub(crate) previous: Option<String>,
 }
 
 impl State {
@@ -54,12 +54,12 @@ impl State {
         crate::composer::auth::sha256_hex(&entries)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.files.is_empty() && self.env.is_empty()
     }
 
     /// Read the state named `name` in `dir`; an absent file is an empty state.
-    pub fn load(dir: &Dir, name: &str) -> Result<Self> {
+    pub(crate) fn load(dir: &Dir, name: &str) -> Result<Self> {
         let Some(found) = dir.read(name, MAX_RECORD_BYTES)? else {
             return Ok(State {
                 version: VERSION,
@@ -90,7 +90,7 @@ impl State {
 
     /// Write the state, or remove it when nothing is left to undo. It holds
     /// nothing of the user's, so a power loss may take it.
-    pub fn save(&self, dir: &Dir, name: &str) -> Result<()> {
+    pub(crate) fn save(&self, dir: &Dir, name: &str) -> Result<()> {
         if self.is_empty() {
             return dir.remove(name, Durability::None);
         }

@@ -22,8 +22,8 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use crate::common::*;
+use crate::env_file::parse_env_file;
 use crate::fake_repo::*;
-use crate::platforms::parse_env_file;
 use crate::proxy::free_port;
 
 const CE: &str = "magento/product-community-edition";

@@ -4,6 +4,8 @@
 #![cfg(unix)]
 
 mod common;
+#[path = "../support/env_file.rs"]
+mod env_file;
 mod fake_repo;
 mod proxy;
 
@@ -23,7 +25,6 @@ mod help;
 mod keys;
 mod ledger;
 mod platforms;
-mod properties;
 mod sanitise;
 mod setup;
 mod shared_runner;

@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
+use crate::env_file::parse_env_file;
 use crate::fake_repo::*;
-use crate::platforms::parse_env_file;
 
 /// The workflow commands magento-auth itself writes.
 const OWN_COMMANDS: &[&str] = &[

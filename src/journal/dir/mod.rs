@@ -18,8 +18,8 @@ use crate::exit::{Code, Failure, plain_io};
 /// A file as it was found: its bytes and permission bits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Found {
-    pub bytes: Vec<u8>,
-    pub mode: u32,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) mode: u32,
 }
 
 /// How much of a write must survive a power loss, not just a killed process
@@ -49,8 +49,8 @@ pub(crate) struct Dir {
 /// A directory [`Dir::open`] opened, and those it created on the way (outermost first).
 #[derive(Debug)]
 pub(crate) struct Opened {
-    pub dir: Dir,
-    pub created: Vec<PathBuf>,
+    pub(crate) dir: Dir,
+    pub(crate) created: Vec<PathBuf>,
 }
 
 /// An exclusive lock on a directory, held until dropped. Leaves nothing on
@@ -66,7 +66,7 @@ const RELOCKS: usize = 8;
 
 impl Dir {
     /// `name` inside the directory, for messages.
-    pub fn join(&self, name: &str) -> PathBuf {
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
@@ -76,7 +76,7 @@ impl Dir {
     /// When it is removed while this process waits (a cleanup removes an
     /// empty state directory), it is opened again. `None` when it does not
     /// exist and `create` is false.
-    pub fn open_locked(
+    pub(crate) fn open_locked(
         path: &Path,
         what: &str,
         create: bool,

@@ -6,7 +6,7 @@ use std::fs;
 use super::*;
 
 impl Dir {
-    pub fn open(path: &Path, _what: &str, create: bool) -> Result<Option<Opened>> {
+    pub(crate) fn open(path: &Path, _what: &str, create: bool) -> Result<Option<Opened>> {
         let (existing, missing) = existing_and_missing(path)?;
         if !create && !missing.is_empty() {
             return Ok(None);
@@ -29,7 +29,7 @@ impl Dir {
         }))
     }
 
-    pub fn read(&self, name: &str, cap: u64) -> Result<Option<Found>> {
+    pub(crate) fn read(&self, name: &str, cap: u64) -> Result<Option<Found>> {
         let path = self.join(name);
         let meta = match fs::symlink_metadata(&path) {
             Ok(meta) => meta,
@@ -56,7 +56,7 @@ impl Dir {
         Ok(Some(Found { bytes, mode }))
     }
 
-    pub fn write(
+    pub(crate) fn write(
         &self,
         name: &str,
         bytes: &[u8],
@@ -96,11 +96,11 @@ impl Dir {
         Ok(())
     }
 
-    pub fn link(&self, name: &str, new_name: &str) -> Result<bool> {
+    pub(crate) fn link(&self, name: &str, new_name: &str) -> Result<bool> {
         Ok(fs::hard_link(self.join(name), self.join(new_name)).is_ok())
     }
 
-    pub fn rename(&self, from: &str, to: &str) -> Result<bool> {
+    pub(crate) fn rename(&self, from: &str, to: &str) -> Result<bool> {
         match fs::rename(self.join(from), self.join(to)) {
             Ok(()) => Ok(true),
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(false),
@@ -108,7 +108,7 @@ impl Dir {
         }
     }
 
-    pub fn remove(&self, name: &str, _durability: Durability) -> Result<()> {
+    pub(crate) fn remove(&self, name: &str, _durability: Durability) -> Result<()> {
         match fs::remove_file(self.join(name)) {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
@@ -116,11 +116,11 @@ impl Dir {
         }
     }
 
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         fs::symlink_metadata(self.join(name)).is_ok()
     }
 
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         fs::read_dir(&self.path)
             .map(|entries| {
                 entries
@@ -131,7 +131,7 @@ impl Dir {
             .unwrap_or_default()
     }
 
-    pub fn same_as(&self, other: &Dir) -> bool {
+    pub(crate) fn same_as(&self, other: &Dir) -> bool {
         match (self.path.canonicalize(), other.path.canonicalize()) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,

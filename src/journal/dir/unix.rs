@@ -131,7 +131,7 @@ impl Dir {
     /// Open `path`, creating what is missing (mode 0700) when `create`, and
     /// check it and every directory above it. `None` when it does not exist
     /// and `create` is false.
-    pub fn open(path: &Path, what: &str, create: bool) -> Result<Option<Opened>> {
+    pub(crate) fn open(path: &Path, what: &str, create: bool) -> Result<Option<Opened>> {
         // A directory removed while it is walked (a cleanup removes an empty
         // state directory) is looked up again, and created if asked.
         for _ in 0..8 {
@@ -150,7 +150,7 @@ impl Dir {
     /// Read `name`: `None` when it does not exist. A symlink, anything but
     /// a regular file, a file of another user and a file over `cap`
     /// bytes are refused (exit 3).
-    pub fn read(&self, name: &str, cap: u64) -> Result<Option<Found>> {
+    pub(crate) fn read(&self, name: &str, cap: u64) -> Result<Option<Found>> {
         let path = self.join(name);
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
         let fd = match rustix::fs::openat(&self.fd, name, flags, Mode::empty()) {
@@ -197,7 +197,13 @@ impl Dir {
     /// Replace `name` with `bytes` atomically: a new temporary file in the
     /// directory, fsync as `durability` says, rename. The file gets `mode`
     /// exactly (umask does not apply).
-    pub fn write(&self, name: &str, bytes: &[u8], mode: u32, durability: Durability) -> Result<()> {
+    pub(crate) fn write(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        mode: u32,
+        durability: Durability,
+    ) -> Result<()> {
         let path = self.join(name);
         if let Ok(stat) = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             match FileType::from_raw_mode(stat.st_mode) {
@@ -258,7 +264,7 @@ impl Dir {
     /// Give the file `name` a second name `new_name`, a hard link, durably:
     /// no bytes are copied, owner, mode and times stay the file's. `false`
     /// where the file system has no hard links.
-    pub fn link(&self, name: &str, new_name: &str) -> Result<bool> {
+    pub(crate) fn link(&self, name: &str, new_name: &str) -> Result<bool> {
         if crate::fault::simulated("no-hard-links") {
             return Ok(false);
         }
@@ -277,7 +283,7 @@ impl Dir {
 
     /// Rename `from` to `to` (replacing it), durably. `false` when `from`
     /// is not there.
-    pub fn rename(&self, from: &str, to: &str) -> Result<bool> {
+    pub(crate) fn rename(&self, from: &str, to: &str) -> Result<bool> {
         match rustix::fs::renameat(&self.fd, from, &self.fd, to) {
             Ok(()) => {
                 self.sync();
@@ -290,7 +296,7 @@ impl Dir {
     }
 
     /// Remove the file `name`; one already gone is fine.
-    pub fn remove(&self, name: &str, durability: Durability) -> Result<()> {
+    pub(crate) fn remove(&self, name: &str, durability: Durability) -> Result<()> {
         match rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()) {
             Ok(()) => {
                 if durability == Durability::Full {
@@ -305,12 +311,12 @@ impl Dir {
     }
 
     /// Whether `name` exists (as anything).
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).is_ok()
     }
 
     /// The names in the directory.
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         let Ok(entries) = rustix::fs::Dir::read_from(&self.fd) else {
             return Vec::new();
         };
@@ -322,12 +328,12 @@ impl Dir {
     }
 
     /// Make the directory's entries durable.
-    pub fn sync(&self) {
+    pub(crate) fn sync(&self) {
         let _ = rustix::fs::fsync(&self.fd);
     }
 
     /// Whether `other` is this same directory.
-    pub fn same_as(&self, other: &Dir) -> bool {
+    pub(crate) fn same_as(&self, other: &Dir) -> bool {
         match (rustix::fs::fstat(&self.fd), rustix::fs::fstat(&other.fd)) {
             (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
             _ => false,
