@@ -20,31 +20,14 @@ pub(crate) const NOT_EXECUTABLE: u8 = 126;
 /// `magento-auth exec -- CMD ARGS...`: the status to exit with, and the
 /// outcome of the credentials' check (`ok`, `unchecked`, `skipped`).
 pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, Outcome)> {
-    let program = &args.command[0];
     // Resolve first, so nothing is written for a command that is not there.
-    let Ok(path) = which::which(program) else {
-        let name = program.to_string_lossy();
-        let (code, failure) = match not_executable(program) {
-            Some(found) => (
-                NOT_EXECUTABLE,
-                Failure::new(
-                    Code::Unexpected,
-                    format!(
-                        "{name}: permission denied ({} is not executable)",
-                        found.display()
-                    ),
-                )
-                .with_hint("make it executable (chmod +x), or run it through its interpreter"),
-            ),
-            None => (
-                NOT_FOUND,
-                Failure::new(Code::Unexpected, format!("command not found: {name}")).with_hint(
-                    "check the name and PATH; exec runs the command directly, not through a shell",
-                ),
-            ),
-        };
-        reporter.error(&failure.message, failure.hint.as_deref());
-        return Ok((code, failure));
+    let path = match resolve(&args.command[0]) {
+        Ok(path) => path,
+        Err(refused) => {
+            let (code, failure) = *refused;
+            reporter.error(&failure.message, failure.hint.as_deref());
+            return Ok((code, failure));
+        }
     };
     let signals = Forwarder::start()?;
     let Some(prepared) = prepare::prepare(
@@ -107,6 +90,34 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, O
         (Err(err), _) => return Err(err),
     };
     Ok((code, checked))
+}
+
+/// The command's file, as a shell finds it; else the status a shell exits
+/// with (127 not found, 126 not executable) and why.
+fn resolve(program: &std::ffi::OsStr) -> Result<std::path::PathBuf, Box<(u8, Failure)>> {
+    if let Ok(path) = which::which(program) {
+        return Ok(path);
+    }
+    let name = program.to_string_lossy();
+    Err(Box::new(match not_executable(program) {
+        Some(found) => (
+            NOT_EXECUTABLE,
+            Failure::new(
+                Code::Unexpected,
+                format!(
+                    "{name}: permission denied ({} is not executable)",
+                    found.display()
+                ),
+            )
+            .with_hint("make it executable (chmod +x), or run it through its interpreter"),
+        ),
+        None => (
+            NOT_FOUND,
+            Failure::new(Code::Unexpected, format!("command not found: {name}")).with_hint(
+                "check the name and PATH; exec runs the command directly, not through a shell",
+            ),
+        ),
+    }))
 }
 
 /// The file a shell would have found for `program` but cannot run: the path
