@@ -41,10 +41,18 @@ pub(crate) const REDACTED: &str = "***";
 /// Appended where text was cut.
 pub(crate) const CUT: &str = "…[cut]";
 
-/// The forms of every registered secret, longest first so that a form that
-/// holds another is blanked whole. Replaced, never changed in place, so that
-/// readers hold the lock only to clone an `Arc`.
-static FORMS: Mutex<Option<Arc<Vec<Secret>>>> = Mutex::new(None);
+/// The forms of every registered secret, and the same sorted longest first
+/// (so that a form that holds another is blanked whole), made when text is
+/// next cleaned. Readers hold the lock only to clone an `Arc`.
+struct Registry {
+    forms: Vec<Secret>,
+    sorted: Option<Arc<Vec<Secret>>>,
+}
+
+static FORMS: Mutex<Registry> = Mutex::new(Registry {
+    forms: Vec::new(),
+    sorted: None,
+});
 
 /// Redact `secret`, in every form, from everything printed from now on.
 pub(crate) fn register(secret: &str) {
@@ -52,19 +60,26 @@ pub(crate) fn register(secret: &str) {
     if new.is_empty() {
         return;
     }
-    let mut guard = FORMS.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut all: Vec<Secret> = guard.as_deref().cloned().unwrap_or_default();
+    let mut registry = FORMS.lock().unwrap_or_else(PoisonError::into_inner);
     for form in new {
-        if !all.contains(&form) {
-            all.push(form);
+        if !registry.forms.contains(&form) {
+            registry.forms.push(form);
         }
     }
-    all.sort_by_key(|form| Reverse(form.expose().len()));
-    *guard = Some(Arc::new(all));
+    registry.sorted = None;
 }
 
 fn registered() -> Option<Arc<Vec<Secret>>> {
-    FORMS.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    let mut registry = FORMS.lock().unwrap_or_else(PoisonError::into_inner);
+    if registry.forms.is_empty() {
+        return None;
+    }
+    if registry.sorted.is_none() {
+        let mut sorted = registry.forms.clone();
+        sorted.sort_by_key(|form| Reverse(form.expose().len()));
+        registry.sorted = Some(Arc::new(sorted));
+    }
+    registry.sorted.clone()
 }
 
 /// One piece of text made safe to print: one line, at most [`CAP`] characters.

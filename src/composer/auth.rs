@@ -155,7 +155,15 @@ pub(crate) fn entry_fingerprint(entry: &Value) -> String {
 
 /// The SHA-256 of `bytes` in lowercase hex: the one hex helper.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
+    // By hand rather than through `{:x}`: the formatting machinery costs
+    // more than the hash on the small files hashed here, at every command.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for byte in Sha256::digest(bytes) {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+    out
 }
 
 fn kind(value: &Value) -> &'static str {

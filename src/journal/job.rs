@@ -76,7 +76,10 @@ pub(crate) fn end_job(
         job.save(&state)?;
         ended.undone += 1;
     }
-    job.save(&state)?;
+    if ended.undone == 0 {
+        // A state with nothing in it: remove it all the same.
+        job.save(&state)?;
+    }
     if tidy {
         // Still under the lock: a setup waiting for it opens the directory
         // again when it finds it removed.

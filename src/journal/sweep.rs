@@ -61,17 +61,15 @@ pub(crate) fn sweep_home(
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<String>> {
     let ledger_path = ledger_path(target, Place::Beside, state_path)?;
-    let opened = match Dir::open(&parent_of(target), "the Composer home", false) {
-        Ok(Some(opened)) => opened,
-        Ok(None) => return Ok(Vec::new()),
-        // Not a home setup would write to; say so only if setups are recorded there.
-        Err(err) if ledger_path.exists() => return Ok(vec![format!("{err:#}")]),
-        Err(_) => return Ok(Vec::new()),
-    };
-    if !opened.dir.has(&file_name(&ledger_path)?) {
+    // Most homes have no ledger: a look by path settles that at the cost of
+    // one system call; the trusted walk is for a home that has one.
+    if std::fs::symlink_metadata(&ledger_path).is_err() {
         return Ok(Vec::new());
     }
-    drop(opened);
+    if let Err(err) = Dir::open(&parent_of(target), "the Composer home", false) {
+        // Not a home setup would write to: say so, since setups are recorded there.
+        return Ok(vec![format!("{err:#}")]);
+    }
     let Some((opened, _lock)) = Dir::open_locked(
         &parent_of(target),
         "the Composer home",

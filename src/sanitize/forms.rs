@@ -20,25 +20,34 @@ pub(super) fn forms_of(secret: &str) -> Vec<Secret> {
         return Vec::new();
     }
     let mut texts: Vec<String> = vec![secret.to_string()];
-    // JSON: as serde writes it, and as PHP does with and without escaping
-    // `/` and non-ASCII (Composer writes files with neither escaped).
-    let serde = Value::String(secret.to_string()).to_string();
-    texts.push(serde[1..serde.len() - 1].to_string());
-    for slashes in [false, true] {
-        for unicode in [false, true] {
-            texts.push(php_json(secret, slashes, unicode));
+    // Letters, digits and `-._~` (every Marketplace key) read the same
+    // JSON-escaped and percent-encoded: only base64 changes them.
+    let plain = secret
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !plain {
+        // JSON: as serde writes it, and as PHP does with and without escaping
+        // `/` and non-ASCII (Composer writes files with neither escaped).
+        let serde = Value::String(secret.to_string()).to_string();
+        texts.push(serde[1..serde.len() - 1].to_string());
+        for slashes in [false, true] {
+            for unicode in [false, true] {
+                texts.push(php_json(secret, slashes, unicode));
+            }
         }
+        texts.sort();
+        texts.dedup();
     }
-    texts.sort();
-    texts.dedup();
     let mut forms: Vec<String> = Vec::new();
     for text in &texts {
         forms.push(text.clone());
         forms.extend(base64_forms(text.as_bytes()));
     }
-    for lowercase in [false, true] {
-        for plus in [false, true] {
-            forms.push(percent_encode(secret, lowercase, plus));
+    if !plain {
+        for lowercase in [false, true] {
+            for plus in [false, true] {
+                forms.push(percent_encode(secret, lowercase, plus));
+            }
         }
     }
     // Wrapped at once, so that every copy is wiped when it is dropped.

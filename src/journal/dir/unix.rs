@@ -14,7 +14,8 @@ fn io(err: Errno) -> std::io::Error {
 }
 
 fn my_uid() -> u32 {
-    rustix::process::geteuid().as_raw()
+    static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UID.get_or_init(|| rustix::process::geteuid().as_raw())
 }
 
 const DIR_FLAGS: OFlags = OFlags::DIRECTORY
@@ -68,15 +69,34 @@ enum Walk {
     Missing,
     /// A directory on the way was removed after it was looked up.
     Vanished,
+    /// A symbolic link on the way: walk the path with its links resolved.
+    Linked,
 }
 
 /// One attempt of [`Dir::open`]: from `/` down, each directory opened
-/// relative to the one above with no link followed, and checked.
-fn walk(path: &Path, what: &str, create: bool) -> Result<Walk> {
-    let (existing, missing) = existing_and_missing(path)?;
-    if !create && !missing.is_empty() {
-        return Ok(Walk::Missing);
-    }
+/// relative to the one above with no link followed, and checked. A path of
+/// plain names is walked as it is; `resolved` walks it with its links (a
+/// home reached through a link is legitimate) and `..` resolved first.
+fn walk(path: &Path, what: &str, create: bool, resolved: bool) -> Result<Walk> {
+    let absolute =
+        std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
+    let plain = absolute
+        .components()
+        .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    let names: Vec<std::ffi::OsString> = if plain && !resolved {
+        absolute.iter().skip(1).map(|n| n.to_os_string()).collect()
+    } else {
+        let (existing, missing) = existing_and_missing(path)?;
+        if !create && !missing.is_empty() {
+            return Ok(Walk::Missing);
+        }
+        existing
+            .iter()
+            .skip(1)
+            .map(|n| n.to_os_string())
+            .chain(missing)
+            .collect()
+    };
     let mut at = PathBuf::from("/");
     let mut fd = rustix::fs::open("/", DIR_FLAGS, Mode::empty()).map_err(io)?;
     let check = |fd: &OwnedFd, at: &Path| -> Result<()> {
@@ -87,21 +107,23 @@ fn walk(path: &Path, what: &str, create: bool) -> Result<Walk> {
         }
     };
     check(&fd, &at)?;
-    for component in existing.components() {
-        let Component::Normal(name) = component else {
-            continue;
-        };
-        at.push(name);
-        fd = match rustix::fs::openat(&fd, name, DIR_FLAGS, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT) => return Ok(Walk::Vanished),
-            Err(err) => return Err(raced(&at, err)),
-        };
-        check(&fd, &at)?;
-    }
     let mut created = Vec::new();
-    for name in missing {
+    let mut creating = false;
+    for name in names {
         at.push(&name);
+        if !creating {
+            match rustix::fs::openat(&fd, &name, DIR_FLAGS, Mode::empty()) {
+                Ok(next) => {
+                    fd = next;
+                    check(&fd, &at)?;
+                    continue;
+                }
+                Err(Errno::NOENT) if !create => return Ok(Walk::Missing),
+                Err(Errno::NOENT) => creating = true,
+                Err(Errno::LOOP | Errno::NOTDIR) if !resolved => return Ok(Walk::Linked),
+                Err(err) => return Err(raced(&at, err)),
+            }
+        }
         match rustix::fs::mkdirat(&fd, &name, Mode::from_raw_mode(0o700)) {
             Ok(()) => created.push(at.clone()),
             Err(Errno::EXIST) => {}
@@ -132,13 +154,15 @@ impl Dir {
     /// check it and every directory above it. `None` when it does not exist
     /// and `create` is false.
     pub(crate) fn open(path: &Path, what: &str, create: bool) -> Result<Option<Opened>> {
-        // A directory removed while it is walked (a cleanup removes an empty
-        // state directory) is looked up again, and created if asked.
+        // A directory removed while it is walked (a cleanup removes an
+        // empty state directory) is looked up again, and created if asked.
+        let mut resolved = false;
         for _ in 0..8 {
-            match walk(path, what, create)? {
+            match walk(path, what, create, resolved)? {
                 Walk::Opened(opened) => return Ok(Some(opened)),
                 Walk::Missing => return Ok(None),
                 Walk::Vanished => continue,
+                Walk::Linked => resolved = true,
             }
         }
         Err(anyhow::anyhow!(
