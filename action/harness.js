@@ -111,6 +111,25 @@ function realBinary() {
 }
 
 /**
+ * node's arguments to run an entry point: as the runner does (`file`: `node
+ * main.js`), or as @github/local-action does (`require`: load the module and
+ * call its exported run(); `load`: load it and call nothing).
+ */
+function entryArgs(script, via) {
+  const module = JSON.stringify(script);
+  switch (via) {
+    case 'file':
+      return [script];
+    case 'require':
+      return ['-e', `require(${module}).run();`];
+    case 'load':
+      return ['-e', `require(${module});`];
+    default:
+      throw new Error(`unknown way to run an entry point: ${via}`);
+  }
+}
+
+/**
  * One job: its own temporary directories, a HOME and a Composer home, and the
  * environment the runner gives every step of it.
  */
@@ -157,10 +176,10 @@ class Job {
    * default as INPUT_*, fresh file-command files, STATE_* from main's GITHUB_STATE.
    * Asynchronous, so that a server in the test's own process can answer it.
    */
-  run(which, inputs = {}, env = {}) {
+  run(which, inputs = {}, env = {}, { via = 'file' } = {}) {
     const prepared = this.prepare(which, inputs, env);
     return new Promise((resolve, reject) => {
-      const child = childProcess.spawn(process.execPath, [prepared.script], {
+      const child = childProcess.spawn(process.execPath, entryArgs(prepared.script, via), {
         cwd: this.workspace,
         env: prepared.env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -373,6 +392,7 @@ async function releaseServer(files) {
 
 module.exports = {
   ACTION_DIR,
+  entryArgs,
   copyAction,
   fakeProgram,
   Job,
