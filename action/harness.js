@@ -297,28 +297,6 @@ function secretForms({ pub, priv }) {
 }
 
 /**
- * Whether the binary under test speaks the GitHub side of the contract yet
- * (writes `status` to GITHUB_OUTPUT); the tests that need it are skipped until then.
- */
-function binarySupportsGithub(binary) {
-  if (!binary) return false;
-  const job = new Job();
-  try {
-    const keys = canaryKeys();
-    const main = job.runSync('main', {
-      'public-key': keys.pub,
-      'private-key': keys.priv,
-      check: 'false',
-      binary,
-    });
-    job.runSync('post', { binary });
-    return 'status' in main.output;
-  } finally {
-    job.cleanup();
-  }
-}
-
-/**
  * A stand-in binary (or `cargo`): a node script that records its arguments and
  * environment, one JSON file a call, and exits with $FAKE_EXIT (default 0).
  * With `produce`, it also copies itself to $CARGO_TARGET_DIR/release/<produce>.
@@ -398,7 +376,6 @@ module.exports = {
   Job,
   actionInputs,
   actionRuns,
-  binarySupportsGithub,
   canaryKeys,
   inputVariable,
   parseFileCommands,
