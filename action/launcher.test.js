@@ -416,3 +416,49 @@ test(
     assert.equal(JSON.parse(fs.readFileSync(table, 'utf8')).versions['1.2.4'], undefined);
   }),
 );
+
+/**
+ * Every status word setup can give the action's `status` output, read from the
+ * binary's source: the check's statuses, the statuses failures carry, and the
+ * words setup sets itself (unchecked, and error for a failure without one).
+ */
+function setupStatusWords() {
+  const src = path.join(__dirname, '..', 'src');
+  const read = (file) => fs.readFileSync(path.join(src, file), 'utf8');
+  const words = new Set();
+  const add = (text, pattern) => {
+    for (const match of text.matchAll(pattern)) words.add(match[1]);
+  };
+  const classify = read('check/classify.rs');
+  const wordFn = /pub fn word\(self\)[^{]*\{([\s\S]*?)\n {4}\}/.exec(classify);
+  assert.ok(wordFn, 'Status::word() is in src/check/classify.rs');
+  add(wordFn[1], /=> "([a-z-]+)"/g);
+  const walk = (dir) =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) return walk(full);
+      return entry.name.endsWith('.rs') ? [full] : [];
+    });
+  for (const file of walk(src)) add(fs.readFileSync(file, 'utf8'), /\.with_status\("([a-z-]+)"\)/g);
+  for (const file of ['cmd/prepare.rs', 'cmd/setup.rs', 'lib.rs']) {
+    const text = read(file);
+    add(text, /=> "([a-z-]+)"\.to_string\(\)/g);
+    add(text, /\.unwrap_or\("([a-z-]+)"\)/g);
+    add(text, /status = "([a-z-]+)"\.into\(\)/g);
+  }
+  return words;
+}
+
+test('action.yml: the status output lists every status word setup can emit, and only those', () => {
+  const words = setupStatusWords();
+  // The reader above must keep finding them all; a word the binary adds shows up here.
+  for (const word of ['ok', 'unchecked', 'skipped', 'malformed-keys', 'unreachable', 'error']) {
+    assert.ok(words.has(word), `the binary's source no longer yields ${word}: update setupStatusWords`);
+  }
+  const text = fs.readFileSync(path.join(__dirname, '..', 'action.yml'), 'utf8');
+  const description = /^ {2}status:\n {4}description: "?([^\n]*?)"?$/m.exec(text)[1];
+  const listed = /one of: ([^.]*)\./.exec(description);
+  assert.ok(listed, `the description says "one of: ...": ${description}`);
+  assert.deepEqual(listed[1].split(/, /).sort(), [...words].sort());
+  assert.ok(!/\bcleaned\b/.test(description), 'cleaned is cleanup\'s word, never main\'s output');
+});
