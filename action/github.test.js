@@ -11,7 +11,8 @@ const net = require('node:net');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { canaryKeys, realBinary, secretForms, withJob } = require('./harness');
+const { canaryKeys, copyAction, realBinary, secretForms, sha256, withJob } = require('./harness');
+const { releaseTarget } = require('./launcher');
 
 const binary = realBinary();
 const unix = process.platform !== 'win32';
@@ -255,5 +256,30 @@ test(
     assert.equal(main.output.status, 'malformed-keys');
     assert.match(main.stdout, /^::error title=[^:]*::/m);
     assertNoLeak(job, { afterPost: false });
+  }),
+);
+
+test(
+  'post with main\'s record lost finds the verified binary and the job\'s state again, and restores auth.json',
+  { skip: noBinary || (!releaseTarget() && 'no release target for this platform') },
+  withJob(async (job) => {
+    // The release comes from the tool cache, verified against the action's table.
+    const cached = path.join(job.toolCache, 'magento-auth', '9.9.9', process.arch, unix ? 'magento-auth' : 'magento-auth.exe');
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    fs.copyFileSync(binary, cached);
+    job.actionDir = copyAction(job.mkdir('action-copy'), {
+      default: '9.9.9',
+      versions: { '9.9.9': { [releaseTarget()]: sha256(fs.readFileSync(binary)) } },
+    });
+    const file = writeExisting(job);
+    const main = await job.run('main', { 'public-key': keys.pub, 'private-key': keys.priv, check: 'false' });
+    assert.equal(main.status, 0, main.stdout + main.stderr);
+    assert.ok(fs.readFileSync(file, 'utf8').includes(keys.priv), 'setup wrote the keys');
+    // Nothing of main's GITHUB_STATE reaches post.
+    const post = await job.run('post', {}, { STATE_binary: '', STATE_state_file: '' });
+    assert.equal(post.status, 0, post.stdout + post.stderr);
+    assert.doesNotMatch(post.stdout, /never ran/);
+    assert.deepEqual(fs.readFileSync(file), EXISTING);
+    assertNoLeak(job);
   }),
 );
