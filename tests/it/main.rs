@@ -24,6 +24,7 @@ mod keys;
 mod ledger;
 mod platforms;
 mod properties;
+mod readme;
 mod sanitise;
 mod setup;
 mod shared_runner;
