@@ -461,6 +461,12 @@ test('action.yml: the status output lists every status word setup can emit, and 
   assert.ok(listed, `the description says "one of: ...": ${description}`);
   assert.deepEqual(listed[1].split(/, /).sort(), [...words].sort());
   assert.ok(!/\bcleaned\b/.test(description), 'cleaned is cleanup\'s word, never main\'s output');
+  // The README's outputs table says the same.
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const row = /^\| `status` \|(.*)\|\s*$/m.exec(readme);
+  assert.ok(row, 'the README has a row for the status output');
+  const inReadme = [...row[1].matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(inReadme)].sort(), [...words].sort());
 });
 
 // ---- post when main's record of the binary is lost ---------------------------
