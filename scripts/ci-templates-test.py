@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -244,8 +245,6 @@ def https_files(pki, files):
 
 def logged_requests(log):
     """The fake's request log; it copies requests there every 10 ms, so wait (bounded)."""
-    import time
-
     last = None
     for _ in range(40):
         time.sleep(0.05)
