@@ -1,8 +1,9 @@
 'use strict';
-// main and post with the real magento-auth binary in a runner-like job. Tests
-// marked `needsGithub` rely on the binary's GitHub side (masks, GITHUB_OUTPUT,
-// GITHUB_STEP_SUMMARY, GITHUB_STATE state_file) and are skipped until it writes
-// `status` to GITHUB_OUTPUT; once it does they run and must pass.
+// main and post with the real magento-auth binary in a runner-like job,
+// including the binary's GitHub side (masks, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY,
+// GITHUB_STATE state_file). A binary that stops writing any of it fails these
+// tests: they guard exactly that, so they never skip themselves for it
+// (guard.test.js checks so).
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -10,12 +11,12 @@ const net = require('node:net');
 const path = require('node:path');
 const { test } = require('node:test');
 
-const { binarySupportsGithub, canaryKeys, realBinary, secretForms, withJob } = require('./harness');
+const { canaryKeys, copyAction, realBinary, secretForms, sha256, withJob } = require('./harness');
+const { releaseTarget } = require('./launcher');
 
 const binary = realBinary();
 const unix = process.platform !== 'win32';
 const noBinary = !binary && 'no magento-auth binary: run `cargo build` first (scripts/lint-ci does)';
-const needsGithub = noBinary || (!binarySupportsGithub(binary) && 'the binary does not write GitHub outputs yet');
 const keys = canaryKeys();
 const forms = secretForms(keys);
 
@@ -188,7 +189,7 @@ test(
 
 test(
   'setup masks every secret form first, then writes status, auth-file and mode outputs, a summary and state_file',
-  { skip: needsGithub },
+  { skip: noBinary },
   withJob(async (job) => {
     writeExisting(job);
     const main = await job.run('main', keyInputs);
@@ -212,7 +213,7 @@ test(
 
 test(
   'post finds the state through STATE_state_file, not by guessing the location',
-  { skip: needsGithub },
+  { skip: noBinary },
   withJob(async (job) => {
     writeExisting(job);
     const main = await job.run('main', keyInputs);
@@ -227,7 +228,7 @@ test(
 
 test(
   'env mode: COMPOSER_AUTH goes to GITHUB_ENV in heredoc form after its mask; post resets it',
-  { skip: needsGithub },
+  { skip: noBinary },
   withJob(async (job) => {
     const main = await job.run('main', { ...keyInputs, mode: 'env' });
     assert.equal(main.status, 0, main.stdout + main.stderr);
@@ -248,12 +249,37 @@ test(
 
 test(
   'a failed setup reports status and an ::error:: annotation',
-  { skip: needsGithub },
+  { skip: noBinary },
   withJob(async (job) => {
     const main = await job.run('main', { ...keyInputs, 'private-key': keys.pub });
     assert.equal(main.status, 3, main.stdout + main.stderr);
     assert.equal(main.output.status, 'malformed-keys');
     assert.match(main.stdout, /^::error title=[^:]*::/m);
     assertNoLeak(job, { afterPost: false });
+  }),
+);
+
+test(
+  'post with main\'s record lost finds the verified binary and the job\'s state again, and restores auth.json',
+  { skip: noBinary || (!releaseTarget() && 'no release target for this platform') },
+  withJob(async (job) => {
+    // The release comes from the tool cache, verified against the action's table.
+    const cached = path.join(job.toolCache, 'magento-auth', '9.9.9', process.arch, unix ? 'magento-auth' : 'magento-auth.exe');
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    fs.copyFileSync(binary, cached);
+    job.actionDir = copyAction(job.mkdir('action-copy'), {
+      default: '9.9.9',
+      versions: { '9.9.9': { [releaseTarget()]: sha256(fs.readFileSync(binary)) } },
+    });
+    const file = writeExisting(job);
+    const main = await job.run('main', { 'public-key': keys.pub, 'private-key': keys.priv, check: 'false' });
+    assert.equal(main.status, 0, main.stdout + main.stderr);
+    assert.ok(fs.readFileSync(file, 'utf8').includes(keys.priv), 'setup wrote the keys');
+    // Nothing of main's GITHUB_STATE reaches post.
+    const post = await job.run('post', {}, { STATE_binary: '', STATE_state_file: '' });
+    assert.equal(post.status, 0, post.stdout + post.stderr);
+    assert.doesNotMatch(post.stdout, /never ran/);
+    assert.deepEqual(fs.readFileSync(file), EXISTING);
+    assertNoLeak(job);
   }),
 );

@@ -111,6 +111,25 @@ function realBinary() {
 }
 
 /**
+ * node's arguments to run an entry point: as the runner does (`file`: `node
+ * main.js`), or as @github/local-action does (`require`: load the module and
+ * call its exported run(); `load`: load it and call nothing).
+ */
+function entryArgs(script, via) {
+  const module = JSON.stringify(script);
+  switch (via) {
+    case 'file':
+      return [script];
+    case 'require':
+      return ['-e', `require(${module}).run();`];
+    case 'load':
+      return ['-e', `require(${module});`];
+    default:
+      throw new Error(`unknown way to run an entry point: ${via}`);
+  }
+}
+
+/**
  * One job: its own temporary directories, a HOME and a Composer home, and the
  * environment the runner gives every step of it.
  */
@@ -157,10 +176,10 @@ class Job {
    * default as INPUT_*, fresh file-command files, STATE_* from main's GITHUB_STATE.
    * Asynchronous, so that a server in the test's own process can answer it.
    */
-  run(which, inputs = {}, env = {}) {
+  run(which, inputs = {}, env = {}, { via = 'file' } = {}) {
     const prepared = this.prepare(which, inputs, env);
     return new Promise((resolve, reject) => {
-      const child = childProcess.spawn(process.execPath, [prepared.script], {
+      const child = childProcess.spawn(process.execPath, entryArgs(prepared.script, via), {
         cwd: this.workspace,
         env: prepared.env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -278,28 +297,6 @@ function secretForms({ pub, priv }) {
 }
 
 /**
- * Whether the binary under test speaks the GitHub side of the contract yet
- * (writes `status` to GITHUB_OUTPUT); the tests that need it are skipped until then.
- */
-function binarySupportsGithub(binary) {
-  if (!binary) return false;
-  const job = new Job();
-  try {
-    const keys = canaryKeys();
-    const main = job.runSync('main', {
-      'public-key': keys.pub,
-      'private-key': keys.priv,
-      check: 'false',
-      binary,
-    });
-    job.runSync('post', { binary });
-    return 'status' in main.output;
-  } finally {
-    job.cleanup();
-  }
-}
-
-/**
  * A stand-in binary (or `cargo`): a node script that records its arguments and
  * environment, one JSON file a call, and exits with $FAKE_EXIT (default 0).
  * With `produce`, it also copies itself to $CARGO_TARGET_DIR/release/<produce>.
@@ -373,12 +370,12 @@ async function releaseServer(files) {
 
 module.exports = {
   ACTION_DIR,
+  entryArgs,
   copyAction,
   fakeProgram,
   Job,
   actionInputs,
   actionRuns,
-  binarySupportsGithub,
   canaryKeys,
   inputVariable,
   parseFileCommands,

@@ -481,17 +481,136 @@ async function main(env = process.env) {
   }
 }
 
+// ---- post without main's record ---------------------------------------------
+//
+// The post step learns the binary from main's GITHUB_STATE. When that is lost
+// (a runner that dropped it, a tool that runs post alone, a private copy that
+// is gone), the job's state file is found where the binary itself would look,
+// and cleanup runs with a binary found and verified exactly as main's is.
+
+function nonEmpty(value) {
+  return value === undefined || value === '' ? null : value;
+}
+
+/** The binary's state-file name for this job (src/ci/mod.rs `job_id`). */
+function jobId(env) {
+  const run = nonEmpty(env.GITHUB_RUN_ID);
+  const job = nonEmpty(env.GITHUB_JOB);
+  const raw =
+    nonEmpty(env.CI_JOB_ID) || nonEmpty(env.BITBUCKET_STEP_UUID) || (run && job ? `${run}-${job}` : null);
+  if (raw === null) {
+    let here = process.cwd();
+    try {
+      here = fs.realpathSync(here);
+    } catch {
+      // As the binary does: the directory as it is named.
+    }
+    return `local-${sha256(Buffer.from(here)).slice(0, 12)}`;
+  }
+  const clean = [...raw]
+    .filter((c) => c !== '{' && c !== '}')
+    .map((c) => (/[A-Za-z0-9_-]/.test(c) ? c : '_'))
+    .slice(0, 100)
+    .join('');
+  return clean || 'local';
+}
+
+/**
+ * Where the binary keeps this job's state on GitHub (src/journal/state.rs
+ * `locate`): MAGENTO_AUTH_STATE_FILE, the path it saved as STATE_state_file,
+ * else `$RUNNER_TEMP/magento-auth/<run id>-<job>.json`.
+ */
+function jobStatePath(env) {
+  const explicit = nonEmpty(env.MAGENTO_AUTH_STATE_FILE) || nonEmpty(env.STATE_state_file);
+  if (explicit) return path.resolve(explicit);
+  const temp = nonEmpty(env.RUNNER_TEMP);
+  const dir = temp
+    ? path.join(temp, TOOL)
+    : path.join(nonEmpty(env.TMPDIR) || os.tmpdir(), `${TOOL}-${UID !== null ? UID : env.USERNAME || 'user'}`);
+  return path.join(dir, `${jobId(env)}.json`);
+}
+
+function exists(file) {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Composer's home auth.json as Composer finds it, for a message (FACTS.md). */
+function composerHomeAuth(env) {
+  const home = nonEmpty(env.HOME) || os.homedir();
+  if (nonEmpty(env.COMPOSER_HOME)) return path.join(env.COMPOSER_HOME, 'auth.json');
+  if (process.platform === 'win32' && nonEmpty(env.APPDATA)) return path.join(env.APPDATA, 'Composer', 'auth.json');
+  const xdg = path.join(nonEmpty(env.XDG_CONFIG_HOME) || path.join(home, '.config'), 'composer');
+  const legacy = path.join(home, '.composer');
+  const usesXdg = Object.keys(env).some((name) => name.startsWith('XDG_')) || exists('/etc/xdg');
+  const dir = usesXdg && (exists(xdg) || !exists(legacy)) ? xdg : legacy;
+  return path.join(dir, 'auth.json');
+}
+
+/**
+ * Where the keys setup wrote may still be: the targets the state names, else
+ * what the step's inputs say.
+ */
+function keyPlaces(env, statePath) {
+  const places = [];
+  const found = readOnce(statePath);
+  if (found && found.bytes) {
+    try {
+      const state = JSON.parse(found.bytes.toString('utf8'));
+      for (const entry of state.files || []) {
+        if (typeof entry.target === 'string') places.push(entry.target);
+      }
+      for (const entry of state.env || []) {
+        if (typeof entry.name === 'string') places.push(`${entry.name} (exported to the job's later steps)`);
+      }
+    } catch {
+      // Unreadable: say what the inputs say instead.
+    }
+  }
+  if (places.length > 0) return places;
+  const mode = getInput(env, 'mode') || 'home';
+  if (mode === 'env') return ["COMPOSER_AUTH (exported to the job's later steps)"];
+  if (mode === 'project') {
+    const workspace = env.GITHUB_WORKSPACE || process.cwd();
+    return [path.join(path.resolve(workspace, getInput(env, 'working-directory') || '.'), 'auth.json')];
+  }
+  return [`Composer's home auth.json (${composerHomeAuth(env)})`];
+}
+
+async function recover(env, lost) {
+  const statePath = jobStatePath(env);
+  if (!exists(statePath)) {
+    console.log(`No magento-auth state for this job at ${statePath}: setup left nothing to undo, so nothing to clean up`);
+    return 0;
+  }
+  const why = lost ? `${lost} is gone` : "main's record of the binary is lost";
+  console.log(`${why}; finding ${TOOL} again to clean up with this job's state, ${statePath}`);
+  let binary;
+  try {
+    binary = await findBinary(env);
+  } catch (error) {
+    const reason = error instanceof LaunchError ? error.message : String(error && error.message);
+    command(
+      'warning',
+      `cleanup could not run (${reason}): the Marketplace keys setup wrote may remain in ` +
+        `${keyPlaces(env, statePath).join(', ')}. Run \`${TOOL} cleanup\` in this job, or remove ` +
+        `their repo.magento.com entry by hand; this job's state is ${statePath}`,
+    );
+    return 1;
+  }
+  console.log(`Using ${binary}`);
+  return run(binary, ['cleanup'], childEnv(env, {}));
+}
+
 async function post(env = process.env) {
   try {
     const binary = env.STATE_binary || explicitBinary(env);
-    if (!binary) {
-      console.log('magento-auth never ran in this job: nothing to clean up');
-      return 0;
-    }
-    if (!isFile(binary)) {
-      throw new LaunchError(`${binary} is gone, so cleanup could not run: check the job's auth.json by hand`);
-    }
-    return run(binary, ['cleanup'], childEnv(env, {}));
+    if (binary && isFile(binary)) return run(binary, ['cleanup'], childEnv(env, {}));
+    return await recover(env, binary);
   } catch (error) {
     return fail(error);
   }
@@ -504,6 +623,7 @@ module.exports = {
   escapeData,
   findBinary,
   inputVariable,
+  jobStatePath,
   main,
   post,
   releaseTarget,

@@ -416,3 +416,148 @@ test(
     assert.equal(JSON.parse(fs.readFileSync(table, 'utf8')).versions['1.2.4'], undefined);
   }),
 );
+
+/**
+ * Every status word setup can give the action's `status` output, read from the
+ * binary's source: the check's statuses, the statuses failures carry, and the
+ * words setup sets itself (unchecked, and error for a failure without one).
+ */
+function setupStatusWords() {
+  const src = path.join(__dirname, '..', 'src');
+  const read = (file) => fs.readFileSync(path.join(src, file), 'utf8');
+  const words = new Set();
+  const add = (text, pattern) => {
+    for (const match of text.matchAll(pattern)) words.add(match[1]);
+  };
+  const classify = read('check/classify.rs');
+  const wordFn = /pub fn word\(self\)[^{]*\{([\s\S]*?)\n {4}\}/.exec(classify);
+  assert.ok(wordFn, 'Status::word() is in src/check/classify.rs');
+  add(wordFn[1], /=> "([a-z-]+)"/g);
+  const walk = (dir) =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) return walk(full);
+      return entry.name.endsWith('.rs') ? [full] : [];
+    });
+  for (const file of walk(src)) add(fs.readFileSync(file, 'utf8'), /\.with_status\("([a-z-]+)"\)/g);
+  for (const file of ['cmd/prepare.rs', 'cmd/setup.rs', 'lib.rs']) {
+    const text = read(file);
+    add(text, /=> "([a-z-]+)"\.to_string\(\)/g);
+    add(text, /\.unwrap_or\("([a-z-]+)"\)/g);
+    add(text, /status = "([a-z-]+)"\.into\(\)/g);
+  }
+  return words;
+}
+
+test('action.yml: the status output lists every status word setup can emit, and only those', () => {
+  const words = setupStatusWords();
+  // The reader above must keep finding them all; a word the binary adds shows up here.
+  for (const word of ['ok', 'unchecked', 'skipped', 'malformed-keys', 'unreachable', 'error']) {
+    assert.ok(words.has(word), `the binary's source no longer yields ${word}: update setupStatusWords`);
+  }
+  const text = fs.readFileSync(path.join(__dirname, '..', 'action.yml'), 'utf8');
+  const description = /^ {2}status:\n {4}description: "?([^\n]*?)"?$/m.exec(text)[1];
+  const listed = /one of: ([^.]*)\./.exec(description);
+  assert.ok(listed, `the description says "one of: ...": ${description}`);
+  assert.deepEqual(listed[1].split(/, /).sort(), [...words].sort());
+  assert.ok(!/\bcleaned\b/.test(description), 'cleaned is cleanup\'s word, never main\'s output');
+  // The README's outputs table says the same.
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const row = /^\| `status` \|(.*)\|\s*$/m.exec(readme);
+  assert.ok(row, 'the README has a row for the status output');
+  const inReadme = [...row[1].matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(inReadme)].sort(), [...words].sort());
+});
+
+// ---- post when main's record of the binary is lost ---------------------------
+
+/** A state file where the binary keeps this job's (the harness's run 4242, job build). */
+function writeJobState(job, state) {
+  const file = path.join(job.runnerTemp, 'magento-auth', '4242-build.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
+  return file;
+}
+
+test('jobStatePath is where the binary keeps a GitHub job\'s state', () => {
+  const { jobStatePath } = launcher;
+  const base = { RUNNER_TEMP: '/rt', GITHUB_RUN_ID: '42', GITHUB_JOB: 'build.x' };
+  assert.equal(jobStatePath(base), path.resolve('/rt/magento-auth/42-build_x.json'));
+  assert.equal(jobStatePath({ ...base, STATE_state_file: '/s/one.json' }), path.resolve('/s/one.json'));
+  assert.equal(jobStatePath({ ...base, MAGENTO_AUTH_STATE_FILE: '/s/two.json' }), path.resolve('/s/two.json'));
+  assert.equal(jobStatePath({ ...base, STATE_state_file: '' }), path.resolve('/rt/magento-auth/42-build_x.json'));
+});
+
+test(
+  'post without main\'s record finds the verified binary in the tool cache and cleans up the job\'s state from a private copy',
+  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
+  withJob(async (job) => {
+    const cached = path.join(job.toolCache, 'magento-auth', '9.9.9', process.arch, 'magento-auth');
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    const fake = fakeProgram(path.dirname(cached), 'magento-auth');
+    job.actionDir = copyAction(job.mkdir('action-copy'), {
+      default: '9.9.9',
+      versions: { '9.9.9': { [target]: sha256(fs.readFileSync(fake.file)) } },
+    });
+    writeJobState(job, { files: [{ target: path.join(job.composerHome, 'auth.json') }], env: [] });
+    const post = await job.run('post');
+    assert.equal(post.status, 0, post.stdout + post.stderr);
+    assert.doesNotMatch(post.stdout, /never ran/);
+    assert.match(post.stdout, /finding magento-auth again to clean up with this job's state, .*4242-build\.json/);
+    assert.deepEqual(fake.calls().map((call) => call.args), [['cleanup']]);
+    const [cleanup] = fake.calls();
+    assert.equal(cleanup.env.GITHUB_RUN_ID, '4242', 'cleanup finds the state by the run and job ids');
+    const used = /^Using (.*)$/m.exec(post.stdout)[1];
+    assert.ok(used.startsWith(job.runnerTemp + path.sep), `${used} is a private copy in RUNNER_TEMP`);
+    assert.equal(fs.lstatSync(path.dirname(used)).mode & 0o777, 0o700);
+  }),
+);
+
+test(
+  'post without main\'s record runs no unverified binary: a warning says where the keys may remain, and it fails',
+  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
+  withJob(async (job) => {
+    // A binary in the tool cache whose SHA-256 is not the table's, no release to
+    // download, and no cargo on PATH.
+    const cached = path.join(job.toolCache, 'magento-auth', '9.9.9', process.arch, 'magento-auth');
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    const planted = fakeProgram(path.dirname(cached), 'magento-auth');
+    job.actionDir = copyAction(job.mkdir('action-copy'), {
+      default: '9.9.9',
+      versions: { '9.9.9': { [target]: '0'.repeat(64) } },
+    });
+    const target1 = path.join(job.composerHome, 'auth.json');
+    const state = writeJobState(job, { files: [{ target: target1 }], env: [{ name: 'COMPOSER_AUTH' }] });
+    const post = await job.run('post', {}, { PATH: job.mkdir('empty-bin') });
+    assert.equal(post.status, 1, post.stdout + post.stderr);
+    assert.deepEqual(planted.calls(), [], 'the unverified binary never ran');
+    const warning = /^::warning::cleanup could not run .*$/m.exec(post.stdout);
+    assert.ok(warning, post.stdout);
+    assert.ok(warning[0].includes(`may remain in ${target1}, COMPOSER_AUTH`), warning[0]);
+    assert.ok(warning[0].includes(state), 'names the state');
+    assert.doesNotMatch(post.stdout, /never ran/);
+
+    // Without a readable state, the inputs say where: project mode's auth.json.
+    fs.writeFileSync(state, 'not json');
+    const project = await job.run('post', { mode: 'project', 'working-directory': 'app' }, { PATH: job.mkdir('empty-bin') });
+    assert.equal(project.status, 1);
+    assert.ok(project.stdout.includes(`may remain in ${path.join(job.workspace, 'app', 'auth.json')}`), project.stdout);
+    const home = await job.run('post', {}, { PATH: job.mkdir('empty-bin') });
+    assert.ok(home.stdout.includes(`may remain in Composer's home auth.json (${target1})`), home.stdout);
+  }),
+);
+
+test(
+  'post without main\'s record and without a state file says nothing was recorded, never "never ran", and runs nothing',
+  { skip: !unix && 'stand-in binaries are node scripts with a shebang' },
+  withJob(async (job) => {
+    const bin = job.mkdir('bin');
+    const cargo = fakeProgram(bin, 'cargo');
+    const post = await job.run('post', {}, { PATH: `${bin}${path.delimiter}${process.env.PATH}` });
+    assert.equal(post.status, 0, post.stdout + post.stderr);
+    assert.doesNotMatch(post.stdout, /never ran/);
+    const expected = path.join(job.runnerTemp, 'magento-auth', '4242-build.json');
+    assert.ok(post.stdout.includes(`No magento-auth state for this job at ${expected}`), post.stdout);
+    assert.deepEqual(cargo.calls(), [], 'nothing built');
+  }),
+);

@@ -1,7 +1,16 @@
 'use strict';
 // The action's post step (post-if: always()): `magento-auth cleanup`.
-require('./launcher')
-  .post()
-  .then((code) => {
-    process.exitCode = code;
-  });
+// Runs when the runner executes this file; a tool that requires it instead
+// (@github/local-action) calls the exported run() itself.
+const launcher = require('./launcher');
+
+/** Run the post step with `env`; sets the process's exit code, as the runner reads it. */
+async function run(env = process.env) {
+  const code = await launcher.post(env);
+  process.exitCode = code;
+  return code;
+}
+
+module.exports = { run };
+
+if (require.main === module) run();

@@ -1,18 +1,38 @@
 """Run the GitLab component's before_script and after_script with the real binary,
 as GitLab would (before_script and script in one shell, after_script in another,
-inputs as variables), and shellcheck every shell block of the GitLab component and
-the Bitbucket example. Run by scripts/lint-ci with .venv-lint's Python (ruamel.yaml).
+inputs as variables), and under gitlab-ci-local; run the Bitbucket recipe's
+scripts; and shellcheck every shell block of both. Run by scripts/lint-ci with
+.venv-lint's Python (ruamel.yaml).
+
+The jobs that check the keys do so with every input at its default, so against
+https://repo.magento.com itself: an HTTPS proxy on 127.0.0.1 (HTTPS_PROXY, as a
+runner behind a proxy has) answers CONNECT repo.magento.com:443 with a
+certificate for that name from a CA made here (SSL_CERT_FILE), and relays the
+requests to the tests' fake repository (examples/fake_repo.rs). Nothing leaves
+the machine.
 
 Usage: python ci-templates-test.py BINARY
+  BINARY's directory must also hold examples/fake_repo (cargo build --example
+  fake_repo). GITLAB_CI_LOCAL, when set, is gitlab-ci-local's script, run with
+  the node GITLAB_CI_LOCAL_NODE names (scripts/lint-ci installs both); without it
+  that test is reported as skipped.
 """
 
 import base64
+import hashlib
+import http.server
 import os
 import re
+import select
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -27,18 +47,213 @@ EXISTING = b'{\n    "http-basic": {"example.org": {"username": "u", "password": 
 
 passed = 0
 failed = 0
+skipped = 0
+
+
+class Skip(Exception):
+    """A test that cannot run here, and why."""
 
 
 def check(name, fn):
-    global passed, failed
+    global passed, failed, skipped
     try:
         fn()
+    except Skip as why:
+        skipped += 1
+        print(f"skip {name}: {why}")
     except AssertionError as error:
         failed += 1
         print(f"FAIL {name}: {error}")
     else:
         passed += 1
         print(f"ok   {name}")
+
+
+# ---- a local stand-in for repo.magento.com and for release downloads -------------
+
+class Pki:
+    """A CA made for this run (openssl), and server certificates it signs."""
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        self.ca = self.dir / "ca.pem"
+        self.ca_key = self.dir / "ca.key"
+        self._openssl(
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", self.ca_key, "-out", self.ca, "-subj", "/CN=magento-auth templates test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        )
+
+    def _openssl(self, *args):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, timeout=60)
+
+    def issue(self, name, alt_names):
+        """(certificate, key) files for a server known by `alt_names` (openssl SAN syntax)."""
+        cert, key, csr = (self.dir / f"{name}.{ext}" for ext in ("pem", "key", "csr"))
+        ext = self.dir / f"{name}.ext"
+        ext.write_text(f"subjectAltName={alt_names}\nextendedKeyUsage=serverAuth\n")
+        self._openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={name}")
+        self._openssl(
+            "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-CAcreateserial",
+            "-days", "2", "-out", cert, "-extfile", ext,
+        )
+        return cert, key
+
+    def server_context(self, name, alt_names):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*self.issue(name, alt_names))
+        return context
+
+
+def fake_repo_binary(binary):
+    return Path(binary).resolve().parent / "examples" / "fake_repo"
+
+
+@contextmanager
+def fake_repo(binary, directory):
+    """The tests' fake repository, wanting the canary keys: (url, its CA, request log)."""
+    program = fake_repo_binary(binary)
+    assert program.exists(), f"{program} is missing: cargo build --example fake_repo"
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    child = subprocess.Popen(
+        [str(program), str(directory), "120"],
+        env={"MAGENTO_PUBLIC_KEY": PUB, "MAGENTO_PRIVATE_KEY": PRIV},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        found = {}
+        for _ in range(10):
+            line = child.stdout.readline()
+            if not line:
+                break
+            key, _, value = line.strip().partition("=")
+            found[key] = value
+            if "url" in found and "ca" in found:
+                break
+        assert "url" in found and "ca" in found, "the fake repository did not start"
+        yield found["url"], found["ca"], Path(directory) / "requests.log"
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+def relay(a, b, seconds=60):
+    """Copy bytes both ways between two sockets until either closes (bounded)."""
+    sockets = [a, b]
+    for _ in range(100_000):
+        readable, _, _ = select.select(sockets, [], [], seconds)
+        if not readable:
+            return
+        for source in readable:
+            # A TLS socket may hold more decrypted bytes than select can see.
+            while True:
+                try:
+                    data = source.recv(65536)
+                except (ssl.SSLWantReadError, BlockingIOError):
+                    break
+                except OSError:
+                    return
+                if not data:
+                    return
+                (b if source is a else a).sendall(data)
+                if not (isinstance(source, ssl.SSLSocket) and source.pending()):
+                    break
+
+
+@contextmanager
+def repo_magento_com(binary, directory):
+    """
+    https://repo.magento.com answered by the fake repository, through a proxy on
+    127.0.0.1: yields (the job's environment for it, the fake's request log).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    pki = Pki(directory)
+    front = pki.server_context("repo.magento.com", "DNS:repo.magento.com")
+    with fake_repo(binary, directory / "fake") as (url, fake_ca, log):
+        port = int(url.rsplit(":", 1)[1])
+        back = ssl.create_default_context(cafile=fake_ca)
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(0.2)
+        stop = threading.Event()
+
+        def serve(client):
+            with client:
+                client.settimeout(30)
+                head = b""
+                while b"\r\n\r\n" not in head and len(head) < 8192:
+                    chunk = client.recv(4096)
+                    if not chunk:
+                        return
+                    head += chunk
+                if not head.startswith(b"CONNECT repo.magento.com:443 "):
+                    client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                    return
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                with front.wrap_socket(client, server_side=True) as inner, socket.create_connection(
+                    ("127.0.0.1", port), timeout=30
+                ) as raw, back.wrap_socket(raw, server_hostname="127.0.0.1") as upstream:
+                    relay(inner, upstream)
+
+        def accept():
+            for _ in range(2000):
+                if stop.is_set():
+                    return
+                try:
+                    client, _ = listener.accept()
+                except socket.timeout:
+                    continue
+                threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        try:
+            proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+            yield {"HTTPS_PROXY": proxy, "https_proxy": proxy, "SSL_CERT_FILE": str(pki.ca)}, log
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            listener.close()
+
+
+@contextmanager
+def https_files(pki, files):
+    """An HTTPS server on 127.0.0.1 serving `files` ({path: bytes}): yields its base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = files.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = pki.server_context("downloads", "IP:127.0.0.1").wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def logged_requests(log):
+    """The fake's request log; it copies requests there every 10 ms, so wait (bounded)."""
+    last = None
+    for _ in range(40):
+        time.sleep(0.05)
+        now = log.read_text().split("\n") if log.exists() else []
+        now = [line for line in now if line]
+        if now and now == last:
+            return now
+        last = now
+    return last or []
 
 
 def component():
@@ -56,48 +271,75 @@ def job_variables(inputs, job, overrides):
     }
 
 
-def run_job(binary, overrides, script, env_extra=None):
-    """before_script + script in one `sh -e`, after_script in another; returns results."""
-    inputs, job = component()
-    tmp = Path(tempfile.mkdtemp(prefix="magento-auth-gitlab-"))
-    try:
-        bindir = tmp / "bin"
-        bindir.mkdir()
-        shutil.copy2(binary, bindir / "magento-auth")
-        home = tmp / "home"
-        composer_home = home / ".composer"
-        composer_home.mkdir(parents=True)
-        (composer_home / "auth.json").write_bytes(EXISTING)
-        (tmp / "tmp").mkdir()
-        env = {
-            "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
-            "HOME": str(home),
-            "COMPOSER_HOME": str(composer_home),
-            "TMPDIR": str(tmp / "tmp"),
+# A Commerce project: with no lock, the binary's `auto` checks its magento/product-* packages.
+COMPOSER_JSON = '{"name": "example/shop", "require": {"magento/product-community-edition": "2.4.7"}}\n'
+
+
+class Sandbox:
+    """A job's world: HOME with a Composer home holding EXISTING, TMPDIR, a project dir."""
+
+    def __init__(self, binary=None, files=None):
+        self.root = Path(tempfile.mkdtemp(prefix="magento-auth-templates-"))
+        self.bindir = self.root / "bin"
+        self.bindir.mkdir()
+        if binary:
+            shutil.copy2(binary, self.bindir / "magento-auth")
+        self.home = self.root / "home"
+        self.composer_home = self.home / ".composer"
+        self.composer_home.mkdir(parents=True)
+        (self.composer_home / "auth.json").write_bytes(EXISTING)
+        (self.root / "tmp").mkdir()
+        self.project = self.root / "project"
+        self.project.mkdir()
+        for name, text in (files or {}).items():
+            (self.project / name).write_text(text)
+        self.env = {
+            "PATH": f"{self.bindir}{os.pathsep}{os.environ['PATH']}",
+            "HOME": str(self.home),
+            "COMPOSER_HOME": str(self.composer_home),
+            "TMPDIR": str(self.root / "tmp"),
             "CI": "true",
-            "GITLAB_CI": "true",
-            "CI_JOB_ID": "31337",
             "MAGENTO_PUBLIC_KEY": PUB,
             "MAGENTO_PRIVATE_KEY": PRIV,
+        }
+
+    def restored(self):
+        return (self.composer_home / "auth.json").read_bytes()
+
+    def leftovers(self):
+        """Files that still hold a key (the binary's copies aside)."""
+        return [
+            p for p in self.root.rglob("*")
+            if p.is_file() and p.name != "magento-auth" and any(s.encode() in p.read_bytes() for s in SECRETS)
+        ]
+
+    def close(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def run_job(binary, overrides, script, env_extra=None, files=None):
+    """before_script + script in one `sh -e`, after_script in another; returns results."""
+    inputs, job = component()
+    box = Sandbox(binary, files)
+    try:
+        env = {
+            **box.env,
+            "GITLAB_CI": "true",
+            "CI_JOB_ID": "31337",
             **job_variables(inputs, job, overrides),
             **(env_extra or {}),
         }
         main = subprocess.run(
             ["sh", "-e", "-c", "\n".join([*job["before_script"], script])],
-            cwd=tmp, env=env, capture_output=True, text=True, timeout=120,
+            cwd=box.project, env=env, capture_output=True, text=True, timeout=120,
         )
         after = subprocess.run(
             ["sh", "-c", "\n".join(job["after_script"])],
-            cwd=tmp, env=env, capture_output=True, text=True, timeout=120,
+            cwd=box.project, env=env, capture_output=True, text=True, timeout=120,
         )
-        restored = (composer_home / "auth.json").read_bytes()
-        leftovers = [
-            p for p in tmp.rglob("*")
-            if p.is_file() and p.parent != bindir and any(s.encode() in p.read_bytes() for s in SECRETS)
-        ]
-        return main, after, restored, leftovers
+        return main, after, box.restored(), box.leftovers()
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        box.close()
 
 
 def assert_clean(main, after, restored, leftovers):
@@ -149,6 +391,149 @@ def test_binary_checksum(binary):
     assert_clean(main, after, restored, leftovers)
 
 
+def test_defaults_checked(binary):
+    """Every input at its default, the check on: the job that includes the component as is."""
+    with tempfile.TemporaryDirectory(prefix="magento-auth-repo-") as directory:
+        with repo_magento_com(binary, directory) as (env, log):
+            main, after, restored, leftovers = run_job(
+                binary, {}, 'grep -q \'"repo.magento.com"\' "$COMPOSER_HOME/auth.json"', env, {"composer.json": COMPOSER_JSON}
+            )
+            requests = logged_requests(log)
+    assert main.returncode == 0, f"exit {main.returncode}: {main.stdout}{main.stderr}"
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "GET /packages.json" in requests, f"the check never reached the repository: {requests}"
+    assert "GET /p2/magento/product-community-edition.json" in requests, f"auto checked no package: {requests}"
+    assert_clean(main, after, restored, leftovers)
+
+
+GITLAB_CI = """include:
+  - local: templates/magento-auth.yml
+
+composer:
+  extends: .magento-auth
+  script:
+    - grep -q '"repo.magento.com"' "$COMPOSER_HOME/auth.json"
+"""
+
+
+def test_gitlab_ci_local(binary):
+    """The component included as is (no inputs), run by gitlab-ci-local's shell executor."""
+    script = os.environ.get("GITLAB_CI_LOCAL")
+    if not script:
+        raise Skip("GITLAB_CI_LOCAL is not set (scripts/lint-ci installs gitlab-ci-local from npm)")
+    box = Sandbox(binary, {"composer.json": COMPOSER_JSON, ".gitlab-ci.yml": GITLAB_CI})
+    try:
+        (box.project / "templates").mkdir()
+        shutil.copy2(COMPONENT, box.project / "templates" / COMPONENT.name)
+        git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+        for args in (["init", "-q", "."], ["add", "-A"], ["commit", "-q", "-m", "project"]):
+            subprocess.run([*git, *args], cwd=box.project, env=box.env, check=True, capture_output=True, timeout=60)
+        with tempfile.TemporaryDirectory(prefix="magento-auth-repo-") as directory:
+            with repo_magento_com(binary, directory) as (env, log):
+                run = subprocess.run(
+                    [os.environ.get("GITLAB_CI_LOCAL_NODE", "node"), script, "--no-color", "composer"],
+                    cwd=box.project, env={**box.env, **env}, capture_output=True, text=True, timeout=300,
+                )
+                requests = logged_requests(log)
+        output = run.stdout + run.stderr
+        assert run.returncode == 0, f"exit {run.returncode}:\n{output}"
+        assert re.search(r"PASS\s+composer", output), output
+        assert "GET /packages.json" in requests, f"the check never reached the repository: {requests}\n{output}"
+        assert "GET /p2/magento/product-community-edition.json" in requests, f"auto checked no package: {requests}"
+        assert box.restored() == EXISTING, "after_script did not restore auth.json byte for byte"
+        assert not box.leftovers(), f"files still hold a key: {box.leftovers()}"
+        for secret in SECRETS:
+            assert secret not in output, "a key was printed"
+    finally:
+        box.close()
+
+
+# ---- the Bitbucket recipe ----------------------------------------------------------
+
+ASSET = "magento-auth-x86_64-unknown-linux-musl"
+
+
+def bitbucket_step():
+    """The first recipe's step, as written: its script and after-script (anchors resolved)."""
+    pipeline = YAML(typ="safe").load(BITBUCKET.read_text())
+    return pipeline["pipelines"]["default"][0]["step"]
+
+
+def run_bitbucket(binary, sha256_value, asset=ASSET):
+    """The recipe's script (Composer's own command left out) in one shell, after-script in another."""
+    step = bitbucket_step()
+    script = [line for line in step["script"] if not line.startswith("composer ")]
+    assert script[-1] == "magento-auth setup", script
+    script.append('grep -q \'"repo.magento.com"\' "$COMPOSER_HOME/auth.json"')
+    box = Sandbox(None, {"composer.json": COMPOSER_JSON})
+    try:
+        with tempfile.TemporaryDirectory(prefix="magento-auth-repo-") as directory:
+            with repo_magento_com(binary, directory) as (env, log):
+                pki_ca = env["SSL_CERT_FILE"]
+                (Path(directory) / "downloads").mkdir()
+                pki = Pki(Path(directory) / "downloads")
+                files = {f"/v0.0.0/{ASSET}": Path(binary).read_bytes()}
+                with https_files(pki, files) as base:
+                    job_env = {
+                        **box.env,
+                        **env,
+                        # The download server's CA and repo.magento.com's, for curl and the binary.
+                        "SSL_CERT_FILE": str(bundle(Path(directory), pki_ca, pki.ca)),
+                        "CURL_CA_BUNDLE": str(bundle(Path(directory), pki_ca, pki.ca)),
+                        "NO_PROXY": "127.0.0.1",
+                        "no_proxy": "127.0.0.1",
+                        "BITBUCKET_BUILD_NUMBER": "7",
+                        "BITBUCKET_STEP_UUID": "{8c3e1a52-0f3c-4b0e-9f5e-4b2a0c7e9d11}",
+                        "MAGENTO_AUTH_URL": f"{base}/v0.0.0/{asset}",
+                        "MAGENTO_AUTH_SHA256": sha256_value,
+                    }
+                    main = subprocess.run(
+                        ["sh", "-e", "-c", "\n".join(script)],
+                        cwd=box.project, env=job_env, capture_output=True, text=True, timeout=120,
+                    )
+                    after = subprocess.run(
+                        ["sh", "-e", "-c", "\n".join(step["after-script"])],
+                        cwd=box.project, env=job_env, capture_output=True, text=True, timeout=120,
+                    )
+                requests = logged_requests(log)
+        return main, after, box.restored(), box.leftovers(), requests
+    finally:
+        box.close()
+
+
+def bundle(directory, *cas):
+    path = directory / "bundle.pem"
+    path.write_text("".join(Path(ca).read_text() for ca in cas))
+    return path
+
+
+def test_bitbucket_sha256_forms(binary):
+    digest = hashlib.sha256(Path(binary).read_bytes()).hexdigest()
+    for form in (digest, f"{digest}  {ASSET}", f"{digest} *{ASSET}\r\n"):
+        main, after, restored, leftovers, requests = run_bitbucket(binary, form)
+        assert main.returncode == 0, f"{form!r}: exit {main.returncode}: {main.stdout}{main.stderr}"
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert "GET /packages.json" in requests, f"{form!r}: setup did not check: {requests}"
+        assert_clean(main, after, restored, leftovers)
+
+
+def test_bitbucket_sha256_refusals(binary):
+    digest = hashlib.sha256(Path(binary).read_bytes()).hexdigest()
+    other = "magento-auth-aarch64-unknown-linux-musl"
+    for form, expected in (
+        (f"{digest}  {other}", f"the line of {other}, not of {ASSET}"),
+        ("0" * 64, "checksum mismatch"),
+        (f"{'0' * 64}  {ASSET}", "checksum mismatch"),
+        ("", "set MAGENTO_AUTH_SHA256"),
+    ):
+        main, after, restored, leftovers, requests = run_bitbucket(binary, form)
+        assert main.returncode == 1, f"{form!r}: exit {main.returncode}: {main.stderr}"
+        assert expected in main.stderr, f"{form!r}: {main.stderr}"
+        assert requests == [], f"{form!r}: the binary ran: {requests}"
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert_clean(main, after, restored, leftovers)
+
+
 def shell_blocks():
     yaml = YAML(typ="safe")
     _, job = component()
@@ -178,10 +563,17 @@ def main():
         ("gitlab component: env mode exports COMPOSER_AUTH to the script only", lambda: test_env_mode(binary)),
         ("gitlab component: failed setup stops the job, after_script is harmless", lambda: test_failed_setup(binary)),
         ("gitlab component: a malformed binary-sha256 refuses the download", lambda: test_binary_checksum(binary)),
+        (
+            "gitlab component: every input at its default, the check on, against repo.magento.com (local)",
+            lambda: test_defaults_checked(binary),
+        ),
+        ("gitlab component under gitlab-ci-local: every input at its default, the check on", lambda: test_gitlab_ci_local(binary)),
+        ("bitbucket recipe: MAGENTO_AUTH_SHA256 as the bare hash or a line of SHA256SUMS", lambda: test_bitbucket_sha256_forms(binary)),
+        ("bitbucket recipe: a wrong hash or another file's line refuses the download", lambda: test_bitbucket_sha256_refusals(binary)),
         ("shellcheck: component and Bitbucket shell blocks", test_shellcheck),
     ]:
         check(name, fn)
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
     sys.exit(1 if failed else 0)
 
 

@@ -25,6 +25,7 @@ mod help;
 mod keys;
 mod ledger;
 mod platforms;
+mod readme;
 mod sanitise;
 mod setup;
 mod shared_runner;
