@@ -64,6 +64,27 @@ pub fn disable_backtraces() {
     unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
 }
 
+/// An empty `MAGENTO_AUTH_*` variable means the setting is not set, as a CI
+/// template that exports every input, empty or not, expects; clap would read
+/// it as an empty value. Call once, first thing in `main`, before any thread
+/// exists.
+pub fn forget_empty_settings() {
+    let empty: Vec<OsString> = std::env::vars_os()
+        .filter(|(name, value)| {
+            value.is_empty()
+                && name
+                    .to_str()
+                    .is_some_and(|n| n.starts_with("MAGENTO_AUTH_"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        // SAFETY: called at the start of main, while the process has one
+        // thread, so nothing reads the environment at the same time.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
 /// Give a child process the RUST_LIB_BACKTRACE the user had.
 fn restore_backtrace_env(command: &mut Command) {
     match ORIGINAL_BACKTRACE.get() {

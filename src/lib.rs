@@ -19,7 +19,7 @@ mod secret;
 mod signals;
 
 pub use cli::Cli;
-pub use harden::{disable_backtraces, install_panic_hook};
+pub use harden::{disable_backtraces, forget_empty_settings, install_panic_hook};
 
 /// What the fuzz targets (fuzz/) drive: the parsers of untrusted text.
 #[doc(hidden)]

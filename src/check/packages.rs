@@ -21,6 +21,14 @@ pub(crate) fn resolve(
     default_auto: bool,
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<String>, Failure> {
+    // A blank entry (a trailing comma, `a/b,,c/d`, an empty variable) is
+    // no entry at all.
+    let given: Vec<String> = given
+        .iter()
+        .map(|g| g.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .collect();
+    let given = given.as_slice();
     let mut names: Vec<String> = Vec::new();
     let auto = given.iter().any(|g| g == "auto")
         || (given.is_empty() && default_auto && composer::composer_json(working_dir).is_file());
@@ -130,6 +138,27 @@ mod tests {
 
     fn repo() -> RepoUrl {
         RepoUrl::parse("https://repo.magento.com").unwrap()
+    }
+
+    /// A trailing comma or `,,` in a package list is no entry, not a package
+    /// named "" (issue 13, item 12).
+    #[test]
+    fn blank_entries_are_no_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rec = Recorder::default();
+        let given: Vec<String> = ["magento/a", "", " ", "magento/b"]
+            .map(String::from)
+            .to_vec();
+        let names = resolve(&given, dir.path(), &repo(), false, &mut rec).unwrap();
+        assert_eq!(names, ["magento/a", "magento/b"]);
+        let names = resolve(
+            &["none".into(), "".into()],
+            dir.path(),
+            &repo(),
+            false,
+            &mut rec,
+        );
+        assert_eq!(names.unwrap(), Vec::<String>::new());
     }
 
     #[test]

@@ -43,7 +43,9 @@ pub(crate) fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summa
                 return Err(Failure::bad_input(
                     "--mode env prints `export COMPOSER_AUTH=...` for eval, and stdout is a terminal",
                 )
-                .with_hint("run it as: eval \"$(magento-auth setup --mode env)\"")
+                .with_hint(
+                    "run it so that a failure stops the script: out=$(magento-auth setup --mode env) || exit $?; eval \"$out\"",
+                )
                 .into());
             }
             let value = composer_auth_value(&host, &prepared.keys)?;

@@ -365,3 +365,31 @@ fn an_unsafe_state_directory_is_refused() {
         .stderr_has("writable by group or others");
     assert!(!world.home_auth().exists());
 }
+
+/// An empty `MAGENTO_AUTH_*` variable means "not set", as a CI template that
+/// exports every input expects (the GitLab component does); before, an empty
+/// MAGENTO_AUTH_REQUIRE_PACKAGES was refused and an empty mode was a usage
+/// error (issue 13, item 1).
+#[test]
+fn empty_settings_variables_are_not_set() {
+    let mut world = World::new();
+    for name in [
+        "MAGENTO_AUTH_MODE",
+        "MAGENTO_AUTH_REPO_URL",
+        "MAGENTO_AUTH_WORKING_DIR",
+        "MAGENTO_AUTH_ON_MISSING",
+        "MAGENTO_AUTH_REQUIRE_PACKAGES",
+        "MAGENTO_AUTH_WARN_ONLY",
+        "MAGENTO_AUTH_STATE_FILE",
+        "MAGENTO_AUTH_CI",
+    ] {
+        world.set(name, "");
+    }
+    world.run(&["setup", "--no-check"]).ok();
+    assert!(
+        world.home_auth().exists(),
+        "the default mode (home) was used"
+    );
+    world.run(&["cleanup"]).ok();
+    assert!(!world.home_auth().exists());
+}
