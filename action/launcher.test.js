@@ -419,34 +419,17 @@ test(
 
 /**
  * Every status word setup can give the action's `status` output, read from the
- * binary's source: the check's statuses, the statuses failures carry, and the
- * words setup sets itself (unchecked, and error for a failure without one).
+ * binary's one `Status::word()` (src/exit.rs), less the words only cleanup
+ * (cleaned) and scan (clean, leaked) end with.
  */
 function setupStatusWords() {
-  const src = path.join(__dirname, '..', 'src');
-  const read = (file) => fs.readFileSync(path.join(src, file), 'utf8');
-  const words = new Set();
-  const add = (text, pattern) => {
-    for (const match of text.matchAll(pattern)) words.add(match[1]);
-  };
-  const classify = read('check/classify.rs');
-  const wordFn = /pub fn word\(self\)[^{]*\{([\s\S]*?)\n {4}\}/.exec(classify);
-  assert.ok(wordFn, 'Status::word() is in src/check/classify.rs');
-  add(wordFn[1], /=> "([a-z-]+)"/g);
-  const walk = (dir) =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) return walk(full);
-      return entry.name.endsWith('.rs') ? [full] : [];
-    });
-  for (const file of walk(src)) add(fs.readFileSync(file, 'utf8'), /\.with_status\("([a-z-]+)"\)/g);
-  for (const file of ['cmd/prepare.rs', 'cmd/setup.rs', 'lib.rs']) {
-    const text = read(file);
-    add(text, /=> "([a-z-]+)"\.to_string\(\)/g);
-    add(text, /\.unwrap_or\("([a-z-]+)"\)/g);
-    add(text, /status = "([a-z-]+)"\.into\(\)/g);
-  }
-  return words;
+  const exit = fs.readFileSync(path.join(__dirname, '..', 'src', 'exit.rs'), 'utf8');
+  const wordFn = /pub(?:\(crate\))? fn word\(self\)[^{]*\{([\s\S]*?)\n {4}\}/.exec(exit);
+  assert.ok(wordFn, 'Status::word() is in src/exit.rs');
+  const notSetups = new Set(['cleaned', 'clean', 'leaked']);
+  return new Set(
+    [...wordFn[1].matchAll(/=> "([a-z-]+)"/g)].map((m) => m[1]).filter((w) => !notSetups.has(w)),
+  );
 }
 
 test('action.yml: the status output lists every status word setup can emit, and only those', () => {

@@ -3,14 +3,18 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::exit::Failure;
 
+mod groups;
 mod limits;
+mod scan;
 
+pub(crate) use groups::{CheckArgs, CiName, KeyArgs, Mode, OnMissing, PlatformArgs, RepoArgs};
+use limits::saturating_u64;
 pub(crate) use limits::{retries, timeout};
-use limits::{saturating_u32, saturating_u64};
+pub(crate) use scan::{ScanArgs, SweepArgs};
 
 /// Safe repo.magento.com credentials for CI jobs: set up, check, clean up.
 ///
@@ -36,6 +40,8 @@ pub(crate) enum Command {
     Exec(ExecArgs),
     /// Show which credentials Composer will use for the host, and conflicts
     Doctor(DoctorArgs),
+    /// Prove that no file under the roots holds either key, in any form
+    Scan(ScanArgs),
 }
 
 impl Command {
@@ -46,6 +52,7 @@ impl Command {
             Command::Cleanup(_) => "cleanup",
             Command::Exec(_) => "exec",
             Command::Doctor(_) => "doctor",
+            Command::Scan(_) => "scan",
         }
     }
 
@@ -56,6 +63,7 @@ impl Command {
             Command::Cleanup(a) => &a.platform,
             Command::Exec(a) => &a.platform,
             Command::Doctor(a) => &a.platform,
+            Command::Scan(a) => &a.platform,
         }
     }
 
@@ -65,8 +73,11 @@ impl Command {
             Command::Setup(a) => a.check.validate(),
             Command::Check(a) => a.check.validate(),
             Command::Exec(a) => a.check.validate(),
-            Command::Cleanup(a) => timeout(a.timeout).map(drop),
+            Command::Cleanup(a) => timeout(a.timeout)
+                .and_then(|_| timeout(a.sweep.scan_timeout))
+                .map(drop),
             Command::Doctor(_) => Ok(()),
+            Command::Scan(a) => timeout(a.sweep.scan_timeout).map(drop),
         }
     }
 
@@ -77,158 +88,9 @@ impl Command {
             Command::Check(a) => Some(&a.repo.repo_url),
             Command::Exec(a) => Some(&a.repo.repo_url),
             Command::Doctor(a) => Some(&a.repo.repo_url),
-            Command::Cleanup(_) => None,
+            Command::Cleanup(_) | Command::Scan(_) => None,
         }
     }
-}
-
-/// Where credentials go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Mode {
-    /// auth.json in Composer's home directory
-    Home,
-    /// auth.json next to composer.json in --working-dir
-    Project,
-    /// a COMPOSER_AUTH value, nothing on disk
-    Env,
-}
-
-impl Mode {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Mode::Home => "home",
-            Mode::Project => "project",
-            Mode::Env => "env",
-        }
-    }
-}
-
-/// What to do when no keys are set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum OnMissing {
-    /// exit 3 (missing-keys)
-    Fail,
-    /// exit 0 with a notice (for example a pull request from a fork)
-    Skip,
-}
-
-/// The CI platform, normally detected from the environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum CiName {
-    Github,
-    Gitlab,
-    Bitbucket,
-    None,
-}
-
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Keys (never passed as values on the command line)")]
-pub(crate) struct KeyArgs {
-    /// Read the public key (the username) from this environment variable
-    #[arg(long, value_name = "NAME", default_value = "MAGENTO_PUBLIC_KEY")]
-    pub(crate) public_key_env: String,
-
-    /// Read the private key (the password) from this environment variable
-    #[arg(long, value_name = "NAME", default_value = "MAGENTO_PRIVATE_KEY")]
-    pub(crate) private_key_env: String,
-
-    /// Read the private key from standard input (one line)
-    #[arg(long)]
-    pub(crate) private_key_stdin: bool,
-
-    /// When no keys are set: fail (exit 3) or skip (exit 0 with a notice)
-    #[arg(
-        long,
-        value_enum,
-        value_name = "WHAT",
-        default_value = "fail",
-        env = "MAGENTO_AUTH_ON_MISSING",
-        hide_env_values = true
-    )]
-    pub(crate) on_missing: OnMissing,
-}
-
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Repository")]
-pub(crate) struct RepoArgs {
-    /// The Composer repository the keys are for
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "https://repo.magento.com",
-        env = "MAGENTO_AUTH_REPO_URL",
-        hide_env_values = true
-    )]
-    pub(crate) repo_url: String,
-
-    /// The project directory (holds composer.json)
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = ".",
-        env = "MAGENTO_AUTH_WORKING_DIR",
-        hide_env_values = true
-    )]
-    pub(crate) working_dir: PathBuf,
-}
-
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Check")]
-pub(crate) struct CheckArgs {
-    /// A package the keys must be able to see (repeatable); `auto` reads
-    /// composer.json and composer.lock, `none` checks no package
-    #[arg(
-        long = "require-package",
-        value_name = "NAME",
-        value_delimiter = ',',
-        env = "MAGENTO_AUTH_REQUIRE_PACKAGES",
-        hide_env_values = true
-    )]
-    pub(crate) require_packages: Vec<String>,
-
-    /// Seconds the whole check may take, retries and waits included (1 to 3600)
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = saturating_u64)]
-    pub(crate) timeout: u64,
-
-    /// Retries after connection errors, 429 and 5xx (0 to 10)
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = saturating_u32)]
-    pub(crate) retries: u32,
-
-    /// An extra CA certificate file (PEM) to trust
-    #[arg(long, value_name = "FILE")]
-    pub(crate) ca_file: Option<PathBuf>,
-}
-
-impl CheckArgs {
-    /// Both limits in range, or the failure that says which is not.
-    pub(crate) fn validate(&self) -> Result<(), Failure> {
-        timeout(self.timeout)?;
-        retries(self.retries)?;
-        Ok(())
-    }
-}
-
-#[derive(Debug, Args, Clone)]
-#[command(next_help_heading = "Platform")]
-pub(crate) struct PlatformArgs {
-    /// The CI platform (detected from the environment when not given)
-    #[arg(
-        long,
-        value_enum,
-        value_name = "NAME",
-        env = "MAGENTO_AUTH_CI",
-        hide_env_values = true
-    )]
-    pub(crate) ci: Option<CiName>,
-
-    /// Where setup records what it did, for cleanup
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "MAGENTO_AUTH_STATE_FILE",
-        hide_env_values = true
-    )]
-    pub(crate) state_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +158,15 @@ pub(crate) struct CleanupArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = saturating_u64)]
     pub(crate) timeout: u64,
 
+    /// After restoring, search DIR (default: the working directory) for any
+    /// copy of the keys left in a file, as `scan` does (exit 7 when one is)
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = ".")]
+    pub(crate) scan: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) sweep: SweepArgs,
+    #[command(flatten)]
+    pub(crate) keys: KeyArgs,
     #[command(flatten)]
     pub(crate) platform: PlatformArgs,
 }

@@ -22,6 +22,8 @@ pub enum Code {
     Forbidden = 5,
     /// DNS, connection, proxy, TLS, timeout, 5xx, 3xx, 404 or not a repository.
     Unreachable = 6,
+    /// `scan` found a key in a file.
+    Leaked = 7,
 }
 
 /// How a command ended: the status words of the SPEC's outcome table, and
@@ -40,6 +42,10 @@ pub enum Status {
     Forbidden,
     NotEntitled,
     Unreachable,
+    /// `scan`: no file holds a key.
+    Clean,
+    /// `scan`: a file holds a key.
+    Leaked,
     /// Anything outside the table: other bad input (exit 3), I/O (exit 1).
     Error,
 }
@@ -57,6 +63,8 @@ impl Status {
             Status::Forbidden => "forbidden",
             Status::NotEntitled => "not-entitled",
             Status::Unreachable => "unreachable",
+            Status::Clean => "clean",
+            Status::Leaked => "leaked",
             Status::Error => "error",
         }
     }
@@ -64,11 +72,14 @@ impl Status {
     /// The exit code of the status; an `Error` outcome carries its own.
     pub(crate) fn code(self) -> Code {
         match self {
-            Status::Ok | Status::Unchecked | Status::Skipped | Status::Cleaned => Code::Success,
+            Status::Ok | Status::Unchecked | Status::Skipped | Status::Cleaned | Status::Clean => {
+                Code::Success
+            }
             Status::MissingKeys | Status::MalformedKeys => Code::BadInput,
             Status::InvalidKeys => Code::InvalidKeys,
             Status::Forbidden | Status::NotEntitled => Code::Forbidden,
             Status::Unreachable => Code::Unreachable,
+            Status::Leaked => Code::Leaked,
             Status::Error => Code::Unexpected,
         }
     }

@@ -15,6 +15,7 @@ mod journal;
 mod keys;
 mod report;
 mod sanitize;
+mod scan;
 mod secret;
 mod signals;
 

@@ -78,6 +78,11 @@ pub(crate) trait Reporter {
     fn json(&mut self, value: &serde_json::Value) {
         self.data(&sanitize::json(value).to_string());
     }
+    /// A file the leak sweep found a key in: one `leak: <path> (<form>)` line
+    /// on stdout, where platforms with annotations add one.
+    fn leak(&mut self, path: &str, form: &str) {
+        self.data(&format!("leak: {} ({form})", sanitize::text(path)));
+    }
     /// The one line that must carry a secret to stdout, unredacted: the
     /// `export COMPOSER_AUTH=...` of `setup --mode env`, made for `eval`.
     fn secret_data(&mut self, text: &str) {

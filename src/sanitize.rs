@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::secret::Secret;
 use controls::{defuse, visible};
 use forms::forms_of;
+pub(crate) use forms::{Form, labelled_forms};
 
 mod controls;
 mod forms;

@@ -176,6 +176,22 @@ impl Reporter for GithubReporter {
         line_to_stdout(&sanitize::lines(text));
     }
 
+    fn leak(&mut self, path: &str, form: &str) {
+        let path = sanitize::text(path);
+        line_to_stdout(&format!("leak: {path} ({form})"));
+        self.close_fold();
+        self.command(
+            "warning",
+            &[
+                ("title", "magento-auth: a key left in a file"),
+                ("file", &path),
+            ],
+            &format!(
+                "{path} holds a Marketplace key ({form}): remove it before the workspace is shared"
+            ),
+        );
+    }
+
     fn group(&mut self, title: &str) {
         if self.fold.want(&sanitize::text(title)) {
             line_to_stdout("::endgroup::");

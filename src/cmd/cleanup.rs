@@ -26,6 +26,22 @@ pub(crate) fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()>
     if let Ok(home) = composer_home(&ProcessEnv) {
         journal::sweep_home(&home.join("auth.json"), &state_path, timeout, reporter)?;
     }
+    report_ended(&ended, &state_path, reporter);
+    // Last, with everything restored: any copy of the keys left in a file.
+    if let Some(root) = &args.scan {
+        super::scan::sweep_roots(
+            &args.keys,
+            std::slice::from_ref(root),
+            &args.sweep,
+            false,
+            reporter,
+        )?;
+    }
+    Ok(())
+}
+
+/// Say what cleanup found to undo.
+fn report_ended(ended: &journal::Ended, state_path: &std::path::Path, reporter: &mut dyn Reporter) {
     if !ended.had_state && std::env::var_os("COMPOSER_AUTH").is_some_and(|v| !v.is_empty()) {
         // `setup --mode env` off GitHub writes nothing: its credentials are
         // in this shell's COMPOSER_AUTH, which only the shell can drop.
@@ -41,7 +57,6 @@ pub(crate) fn run(args: &CleanupArgs, reporter: &mut dyn Reporter) -> Result<()>
     } else if ended.undone == 0 {
         reporter.info("nothing to clean up");
     }
-    Ok(())
 }
 
 /// Put back a variable setup exported to the job's later steps. GitHub

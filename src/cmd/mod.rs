@@ -6,6 +6,7 @@ mod cleanup;
 mod doctor;
 mod exec;
 mod prepare;
+mod scan;
 mod setup;
 
 use anyhow::Result;
@@ -29,5 +30,6 @@ pub(crate) fn dispatch(cli: &Cli, reporter: &mut dyn Reporter) -> Result<(u8, Su
             exec::run(args, reporter).map(|(code, outcome)| (code, summary(outcome)))
         }
         Command::Doctor(args) => doctor::run(args, reporter).map(|()| (0, plain(Status::Ok))),
+        Command::Scan(args) => scan::run(args, reporter).map(|outcome| (0, summary(outcome))),
     }
 }

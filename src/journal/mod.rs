@@ -26,7 +26,7 @@ pub(crate) mod state;
 mod sweep;
 mod undo;
 
-pub(crate) use job::{Pending, end_job, pending, record_export, undo};
+pub(crate) use job::{Ended, Pending, end_job, pending, record_export, undo};
 pub(crate) use limits::MAX_AUTH_BYTES;
 pub(crate) use site::Place;
 pub(crate) use sweep::sweep_home;

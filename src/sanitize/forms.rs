@@ -14,12 +14,41 @@ use crate::secret::Secret;
 /// (Marketplace keys are 32 characters).
 const MIN_FORM: usize = 6;
 
+/// How a form was made from the secret: what a leak sweep reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Form {
+    Raw,
+    Base64,
+    UrlEncoded,
+    JsonEscaped,
+}
+
+impl Form {
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Form::Raw => "raw",
+            Form::Base64 => "base64",
+            Form::UrlEncoded => "url-encoded",
+            Form::JsonEscaped => "json-escaped",
+        }
+    }
+}
+
 /// Every form `secret` could travel in, at least [`MIN_FORM`] long.
 pub(super) fn forms_of(secret: &str) -> Vec<Secret> {
+    labelled_forms(secret)
+        .into_iter()
+        .map(|(_, form)| form)
+        .collect()
+}
+
+/// Every form `secret` could travel in, at least [`MIN_FORM`] long, each
+/// with how it was made (the first way, where two ways give the same text).
+pub(crate) fn labelled_forms(secret: &str) -> Vec<(Form, Secret)> {
     if secret.is_empty() {
         return Vec::new();
     }
-    let mut texts: Vec<String> = vec![secret.to_string()];
+    let mut texts: Vec<(Form, String)> = vec![(Form::Raw, secret.to_string())];
     // Letters, digits and `-._~` (every Marketplace key) read the same
     // JSON-escaped and percent-encoded: only base64 changes them.
     let plain = secret
@@ -29,34 +58,44 @@ pub(super) fn forms_of(secret: &str) -> Vec<Secret> {
         // JSON: as serde writes it, and as PHP does with and without escaping
         // `/` and non-ASCII (Composer writes files with neither escaped).
         let serde = Value::String(secret.to_string()).to_string();
-        texts.push(serde[1..serde.len() - 1].to_string());
+        texts.push((Form::JsonEscaped, serde[1..serde.len() - 1].to_string()));
         for slashes in [false, true] {
             for unicode in [false, true] {
-                texts.push(php_json(secret, slashes, unicode));
+                texts.push((Form::JsonEscaped, php_json(secret, slashes, unicode)));
             }
         }
-        texts.sort();
-        texts.dedup();
     }
-    let mut forms: Vec<String> = Vec::new();
-    for text in &texts {
-        forms.push(text.clone());
-        forms.extend(base64_forms(text.as_bytes()));
+    let mut forms: Vec<(Form, String)> = Vec::new();
+    for (form, text) in &texts {
+        forms.push((*form, text.clone()));
+        forms.extend(
+            base64_forms(text.as_bytes())
+                .into_iter()
+                .map(|b| (Form::Base64, b)),
+        );
     }
     if !plain {
         for lowercase in [false, true] {
             for plus in [false, true] {
-                forms.push(percent_encode(secret, lowercase, plus));
+                forms.push((Form::UrlEncoded, percent_encode(secret, lowercase, plus)));
             }
         }
     }
     // Wrapped at once, so that every copy is wiped when it is dropped.
-    let forms: Vec<Secret> = forms.into_iter().map(Secret::new).collect();
-    drop(texts.into_iter().map(Secret::new).collect::<Vec<_>>());
-    let mut out: Vec<Secret> = Vec::new();
-    for form in forms {
-        if form.expose().chars().count() >= MIN_FORM && !out.contains(&form) {
-            out.push(form);
+    let forms: Vec<(Form, Secret)> = forms
+        .into_iter()
+        .map(|(form, text)| (form, Secret::new(text)))
+        .collect();
+    drop(
+        texts
+            .into_iter()
+            .map(|(_, t)| Secret::new(t))
+            .collect::<Vec<_>>(),
+    );
+    let mut out: Vec<(Form, Secret)> = Vec::new();
+    for (form, text) in forms {
+        if text.expose().chars().count() >= MIN_FORM && !out.iter().any(|(_, t)| *t == text) {
+            out.push((form, text));
         }
     }
     out

@@ -25,7 +25,7 @@ fn snapshot(name: &str, actual: &str) {
 #[test]
 fn help_texts() {
     let world = World::bare();
-    for command in ["", "setup", "check", "cleanup", "exec", "doctor"] {
+    for command in ["", "setup", "check", "cleanup", "exec", "doctor", "scan"] {
         let args: Vec<&str> = [command, "--help"]
             .into_iter()
             .filter(|a| !a.is_empty())

@@ -27,5 +27,6 @@ mod ledger;
 mod platforms;
 mod readme;
 mod sanitise;
+mod scan;
 mod setup;
 mod shared_runner;
