@@ -22,7 +22,12 @@ pub(crate) use scan::{ScanArgs, SweepArgs};
 /// never from the command line. Options can also be given as MAGENTO_AUTH_*
 /// variables (shown with each option), which is how the GitHub Action passes them.
 #[derive(Debug, Parser)]
-#[command(name = "magento-auth", version, max_term_width = 100)]
+#[command(
+    name = "magento-auth",
+    bin_name = "magento-auth",
+    version,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -95,8 +95,7 @@ fn io_error(io: &std::io::Error, via_proxy: bool) -> (NetKind, String) {
     } else {
         NetKind::Connect
     };
-    // std reports a getaddrinfo failure with this text and no kind of its own.
-    if io.to_string().contains("failed to lookup address") {
+    if is_lookup_failure(io) {
         return if via_proxy {
             (
                 NetKind::Proxy,
@@ -117,6 +116,16 @@ fn io_error(io: &std::io::Error, via_proxy: bool) -> (NetKind, String) {
         }
         _ => (kind, format!("cannot connect to {what} ({io})")),
     }
+}
+
+/// A failed name lookup, which std reports with no `ErrorKind` of its own:
+/// on Unix as getaddrinfo's text, on Windows as a Winsock error code
+/// (WSAHOST_NOT_FOUND, WSATRY_AGAIN, WSANO_RECOVERY, WSANO_DATA).
+fn is_lookup_failure(io: &std::io::Error) -> bool {
+    if cfg!(windows) && matches!(io.raw_os_error(), Some(11001..=11004)) {
+        return true;
+    }
+    io.to_string().contains("failed to lookup address")
 }
 
 fn tls_detail(err: &rustls::Error) -> String {

@@ -215,6 +215,11 @@ mod tests {
     #[test]
     fn this_process_is_alive_and_a_finished_one_is_dead() {
         let me = anchor(Lifetime::ThisProcess).unwrap();
+        // Elsewhere no process can be checked: every holder is unknown.
+        if cfg!(not(unix)) {
+            assert!(matches!(check(Some(&me)), Liveness::Unknown(_)));
+            return;
+        }
         assert_eq!(check(Some(&me)), Liveness::Alive);
         #[cfg(unix)]
         {

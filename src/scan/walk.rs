@@ -146,7 +146,7 @@ mod tests {
                     .strip_prefix(base)
                     .unwrap()
                     .to_string_lossy()
-                    .into_owned();
+                    .replace(std::path::MAIN_SEPARATOR, "/");
                 seen.lock().unwrap().push(rel);
             },
         );

@@ -2,6 +2,7 @@
 //! documented exit code, and no file changes.
 
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
@@ -34,6 +35,7 @@ fn an_auth_json_that_is_a_directory() {
     refused_unchanged(&world, &["setup", "--no-check"], "is not a regular file");
 }
 
+#[cfg(unix)]
 #[test]
 fn an_unreadable_auth_json() {
     let world = World::new();
@@ -52,6 +54,7 @@ fn an_unreadable_auth_json() {
     assert_eq!(world.snapshot(), before);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_read_only_composer_home() {
     let world = World::new();
@@ -72,6 +75,7 @@ fn a_read_only_composer_home() {
     assert_eq!(world.snapshot(), before);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_full_disk() {
     // A 256 KiB tmpfs in a private mount namespace, filled up.
@@ -268,7 +272,7 @@ fn malformed_credentials_holding_the_keys_are_never_echoed() {
                 .code(3)
                 .stderr_has("COMPOSER_AUTH");
             world
-                .run(&["exec", "--no-check", "--", "true"])
+                .run(&["exec", "--no-check", "--", &native_bin(), "--version"])
                 .code(3)
                 .stderr_has("COMPOSER_AUTH");
         }
@@ -287,7 +291,15 @@ fn malformed_credentials_holding_the_keys_are_never_echoed() {
                 .code(3)
                 .stderr_has("auth.json");
             world
-                .run(&["exec", "--no-check", "--mode", "home", "--", "true"])
+                .run(&[
+                    "exec",
+                    "--no-check",
+                    "--mode",
+                    "home",
+                    "--",
+                    &native_bin(),
+                    "--version",
+                ])
                 .code(3)
                 .stderr_has("auth.json");
         }

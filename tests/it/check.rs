@@ -518,6 +518,7 @@ fn an_unknown_host_is_unreachable() {
     outcome.code(6);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_real_proxy_carries_the_check() {
     let mut scene = Scene::new();
@@ -536,6 +537,7 @@ fn a_real_proxy_carries_the_check() {
     assert_eq!(scene.repo.requests().len(), 1);
 }
 
+#[cfg(unix)]
 #[test]
 fn an_https_repository_crosses_a_proxy_only_through_connect() {
     let mut scene = Scene::new();
@@ -597,6 +599,7 @@ fn a_plain_http_loopback_repository_is_never_proxied() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn no_proxy_bypasses_the_proxy() {
     let mut scene = Scene::new();

@@ -13,7 +13,7 @@ fn setup_then_cleanup_restores(original: &[u8], file_mode: u32) {
     assert_ne!(fs::read(world.home_auth()).unwrap(), original);
     world.run(&["cleanup"]).ok().stderr_has("restored");
     assert_eq!(fs::read(world.home_auth()).unwrap(), original);
-    assert_eq!(mode(&world.home_auth()), file_mode);
+    assert_mode(&world.home_auth(), file_mode);
     world.assert_no_secret_in_files();
 }
 
@@ -242,7 +242,7 @@ fn concurrent_setups_and_cleanups_of_the_same_and_other_hosts_lose_nothing() {
     // Interleaved runs each take out only their own entry, and the last one
     // out puts back the entry and the mode from before the first.
     assert_eq!(json(&world.home_auth()), original);
-    assert_eq!(mode(&world.home_auth()), 0o644);
+    assert_mode(&world.home_auth(), 0o644);
     let names: Vec<_> = fs::read_dir(world.composer_home())
         .unwrap()
         .flatten()
@@ -290,7 +290,7 @@ fn same_host_jobs_unwind_to_the_original_whichever_ends_first() {
             "first out: job {}",
             first_out + 1
         );
-        assert_eq!(mode(&world.home_auth()), 0o640);
+        assert_mode(&world.home_auth(), 0o640);
         let text = fs::read_to_string(world.home_auth()).unwrap();
         assert!(
             !text.contains(&"1".repeat(32)) && !text.contains(&"2".repeat(32)),
@@ -319,6 +319,7 @@ fn same_host_jobs_without_a_previous_file_leave_none() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn the_file_put_back_is_the_same_file_with_its_times() {
     use std::os::unix::fs::MetadataExt;

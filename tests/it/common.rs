@@ -17,6 +17,18 @@ pub const PRIVATE: &str = "c4n4rypr1v8e9876543210zyxwvZYXWV";
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_magento-auth");
 
+/// The binary's path as a command to run: a program that is there on every
+/// platform. Cargo names it in its own host's form, which is a Unix path for
+/// tests built for Windows and run under wine; Windows' form there.
+pub fn native_bin() -> String {
+    if cfg!(unix) {
+        return BIN.to_string();
+    }
+    let real = fs::canonicalize(BIN).expect("the binary");
+    let text = real.to_string_lossy();
+    text.strip_prefix(r"\\?\").unwrap_or(&text).to_string()
+}
+
 /// One test's world: its own HOME, TMPDIR and project directory.
 pub struct World {
     _root: tempfile::TempDir,
@@ -61,6 +73,17 @@ impl World {
         world.set("HOME", &home);
         world.set("TMPDIR", &tmp);
         world.set("PATH", std::env::var_os("PATH").unwrap_or_default());
+        // Windows programs need these to start at all (Winsock reads
+        // SYSTEMROOT); the state directory is named after USERNAME.
+        #[cfg(windows)]
+        {
+            for name in ["SYSTEMROOT", "WINDIR", "PATHEXT"] {
+                if let Some(value) = std::env::var_os(name) {
+                    world.set(name, value);
+                }
+            }
+            world.set("USERNAME", TEST_USER);
+        }
         world
     }
 
@@ -92,8 +115,7 @@ impl World {
     /// The default state file of a local job run in `dir`.
     pub fn state_file_of(&self, dir: &Path) -> PathBuf {
         use sha2::{Digest, Sha256};
-        // SAFETY: getuid has no preconditions.
-        let uid = unsafe { libc::getuid() };
+        let uid = user_id();
         let real = dir.canonicalize().unwrap();
         let hash = format!("{:x}", Sha256::digest(real.as_os_str().as_encoded_bytes()));
         self.tmp
@@ -147,6 +169,7 @@ impl World {
     /// The binary as an unprivileged user: root reads and writes anything,
     /// so a test of permissions drops to `nobody` (and gives it the world)
     /// when it runs as root.
+    #[cfg(unix)]
     pub fn unprivileged(&self, args: &[&str]) -> Command {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
@@ -263,11 +286,48 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
+/// The permission bits; on Windows, which has none, 0o444 or 0o644 after
+/// the read-only attribute.
 pub fn mode(path: &Path) -> u32 {
+    #[cfg(unix)]
     use std::os::unix::fs::PermissionsExt;
     fs::symlink_metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
+        .map(|m| {
+            #[cfg(unix)]
+            let bits = m.permissions().mode() & 0o7777;
+            #[cfg(not(unix))]
+            let bits = if m.permissions().readonly() {
+                0o444
+            } else {
+                0o644
+            };
+            bits
+        })
         .unwrap_or(0)
+}
+
+/// The user name a world gives the binary on Windows.
+#[cfg(windows)]
+pub const TEST_USER: &str = "magento-tester";
+
+/// What the binary names this user's private state directory after.
+pub fn user_id() -> String {
+    #[cfg(unix)]
+    // SAFETY: getuid has no preconditions.
+    let id = unsafe { libc::getuid() }.to_string();
+    #[cfg(windows)]
+    let id = TEST_USER.to_string();
+    id
+}
+
+/// Fail unless `path` has these permission bits. Windows files have none
+/// (a file in the user's profile is private by its directory's ACL), so
+/// there this checks nothing.
+#[track_caller]
+pub fn assert_mode(path: &Path, expected: u32) {
+    if cfg!(unix) {
+        assert_eq!(mode(path), expected, "mode of {}", path.display());
+    }
 }
 
 /// What a run of the binary produced.
@@ -425,11 +485,18 @@ pub const COMPOSER_WRITTEN: &str = r#"{
 }
 "#;
 
+/// Write a file with these permission bits (on Windows, which has none,
+/// just write it).
 pub fn write_mode(path: &Path, bytes: &[u8], mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, bytes).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
 }
 
 pub fn json(path: &Path) -> serde_json::Value {

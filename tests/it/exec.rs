@@ -25,6 +25,7 @@ fn sha256(text: &str) -> String {
     String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
 }
 
+#[cfg(unix)]
 #[test]
 fn the_child_gets_composer_auth_and_nothing_touches_disk() {
     let world = World::new();
@@ -49,6 +50,7 @@ fn the_child_gets_composer_auth_and_nothing_touches_disk() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn the_childs_status_is_the_exit_code() {
     let world = World::new();
@@ -77,6 +79,7 @@ fn a_missing_command_is_127_and_writes_nothing() {
     assert!(world.all_files().is_empty());
 }
 
+#[cfg(unix)]
 /// A command that is there but not executable exits 126, as a shell does
 /// (issue 13, item 12), by path and on PATH; nothing is written.
 #[test]
@@ -106,6 +109,7 @@ fn a_command_that_is_not_executable_is_126_and_writes_nothing() {
     assert!(!world.home_auth().exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn home_mode_writes_for_the_child_and_restores_after() {
     let world = World::new();
@@ -128,7 +132,7 @@ fn home_mode_writes_for_the_child_and_restores_after() {
         ])
         .ok();
     assert_eq!(fs::read_to_string(&auth).unwrap(), COMPOSER_WRITTEN);
-    assert_eq!(mode(&auth), 0o644);
+    assert_mode(&auth, 0o644);
     assert!(!world.state_file().exists());
     // A failing child still gets its file cleaned up.
     world
@@ -138,6 +142,7 @@ fn home_mode_writes_for_the_child_and_restores_after() {
 }
 
 /// Start exec with a child that writes its pid to `pidfile`, then sleeps.
+#[cfg(unix)]
 fn start_sleeper(world: &World, pidfile: &Path) -> Child {
     let script = format!("echo $$ > {}; exec sleep 30", pidfile.display());
     let mut cmd = world.command(&[
@@ -163,16 +168,19 @@ fn start_sleeper(world: &World, pidfile: &Path) -> Child {
     panic!("the child never started");
 }
 
+#[cfg(unix)]
 fn signal(pid: u32, signal: i32) {
     // SAFETY: sending a signal to a process this test started.
     assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
 }
 
+#[cfg(unix)]
 fn alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks for existence.
     unsafe { libc::kill(pid as i32, 0) == 0 }
 }
 
+#[cfg(unix)]
 #[test]
 fn sigterm_reaches_the_child_and_the_file_is_restored() {
     let world = World::new();
@@ -194,11 +202,12 @@ fn sigterm_reaches_the_child_and_the_file_is_restored() {
         fs::read_to_string(world.home_auth()).unwrap(),
         COMPOSER_WRITTEN
     );
-    assert_eq!(mode(&world.home_auth()), 0o644);
+    assert_mode(&world.home_auth(), 0o644);
     assert!(!world.state_file().exists());
 }
 
 /// The catchable signals whose default action ends a process, by name.
+#[cfg(unix)]
 const TERMINATING: [(i32, &str); 8] = [
     (libc::SIGHUP, "HUP"),
     (libc::SIGINT, "INT"),
@@ -223,6 +232,7 @@ const COUNTING_CHILD: &str = r#"
     exit $((100 + n))
 "#;
 
+#[cfg(unix)]
 #[test]
 fn every_terminating_signal_reaches_the_child_once_and_cleanup_runs() {
     for (sig, name) in TERMINATING {
@@ -273,7 +283,7 @@ fn every_terminating_signal_reaches_the_child_once_and_cleanup_runs() {
                 COMPOSER_WRITTEN,
                 "{case}: cleanup did not run"
             );
-            assert_eq!(mode(&world.home_auth()), 0o644);
+            assert_mode(&world.home_auth(), 0o644);
             assert!(!world.state_file().exists(), "{case}");
         }
     }
@@ -290,6 +300,7 @@ fn wait_for_line(path: &Path) {
     panic!("the child never started");
 }
 
+#[cfg(unix)]
 #[test]
 fn a_child_killed_by_any_of_them_is_128_plus_n_and_cleanup_runs() {
     for (sig, _) in TERMINATING {
@@ -304,6 +315,7 @@ fn a_child_killed_by_any_of_them_is_128_plus_n_and_cleanup_runs() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn after_sigkill_of_exec_cleanup_restores() {
     let world = World::new();
@@ -328,10 +340,11 @@ fn after_sigkill_of_exec_cleanup_restores() {
         fs::read_to_string(world.home_auth()).unwrap(),
         COMPOSER_WRITTEN
     );
-    assert_eq!(mode(&world.home_auth()), 0o640);
+    assert_mode(&world.home_auth(), 0o640);
     world.assert_no_secret_in_files();
 }
 
+#[cfg(unix)]
 #[test]
 fn the_childs_command_line_holds_no_secret() {
     let world = World::new();
@@ -348,6 +361,7 @@ fn the_childs_command_line_holds_no_secret() {
     assert!(out.stdout.contains("exec"), "{}", out.stdout);
 }
 
+#[cfg(unix)]
 #[test]
 fn other_processes_of_the_user_cannot_read_the_keys_from_proc() {
     let world = World::new();
@@ -385,6 +399,7 @@ fn other_processes_of_the_user_cannot_read_the_keys_from_proc() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn the_child_sees_the_users_backtrace_setting_not_ours() {
     // magento-auth turns backtrace capture off for itself (RUST_LIB_BACKTRACE=0);
@@ -411,6 +426,7 @@ fn the_child_sees_the_users_backtrace_setting_not_ours() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn on_a_terminal_the_child_holds_the_foreground_and_gets_ctrl_c_once() {
     use std::io::Write;

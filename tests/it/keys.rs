@@ -150,7 +150,14 @@ fn missing_keys_fail_with_the_reason_or_skip_on_request() {
         .ok()
         .stderr_has("forks");
     world
-        .run(&["exec", "--on-missing", "skip", "--", "true"])
+        .run(&[
+            "exec",
+            "--on-missing",
+            "skip",
+            "--",
+            &native_bin(),
+            "--version",
+        ])
         .ok();
     assert_eq!(world.snapshot(), before);
 }

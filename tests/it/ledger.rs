@@ -123,7 +123,7 @@ fn a_setup_from_before_a_restart_is_undone_by_the_next_job() {
         fs::read(world.home_auth()).unwrap(),
         COMPOSER_WRITTEN.as_bytes()
     );
-    assert_eq!(mode(&world.home_auth()), 0o644);
+    assert_mode(&world.home_auth(), 0o644);
     assert!(!ledger_of(&world).exists());
     world.assert_no_secret_in_files();
     // The dead job's own cleanup, if it ever runs, finds nothing to undo.

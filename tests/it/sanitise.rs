@@ -339,6 +339,7 @@ fn redirect_targets_and_server_urls_show_no_key_and_no_credentials() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn a_newline_in_composer_home_or_the_working_dir_starts_no_workflow_command() {
     let mut world = World::new();
@@ -397,11 +398,12 @@ fn a_repository_url_with_credentials_is_refused_and_never_echoed() {
         &["doctor", "--ci", "github"],
         &["exec", "--ci", "github"],
     ];
+    let bin = native_bin();
     for base in ci_runs {
         let mut args = base.to_vec();
         args.extend(["--repo-url", url.as_str()]);
         if base[0] == "exec" {
-            args.extend(["--", "true"]);
+            args.extend(["--", bin.as_str(), "--version"]);
         }
         let out = run(&world, &files, &args);
         assert_eq!(out.code, 3, "{}:\n{}\n{}", out.what, out.stdout, out.stderr);

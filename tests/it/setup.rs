@@ -13,13 +13,13 @@ fn home_mode_writes_a_private_auth_json_and_cleanup_removes_it() {
         .ok()
         .stderr_has("wrote credentials for repo.magento.com");
     let auth = world.home_auth();
-    assert_eq!(mode(&auth), 0o600);
-    assert_eq!(mode(&world.composer_home()), 0o700);
+    assert_mode(&auth, 0o600);
+    assert_mode(&world.composer_home(), 0o700);
     let doc = json(&auth);
     assert_eq!(doc["http-basic"]["repo.magento.com"]["username"], PUBLIC);
     assert_eq!(doc["http-basic"]["repo.magento.com"]["password"], PRIVATE);
-    assert_eq!(mode(&world.state_file()), 0o600);
-    assert_eq!(mode(world.state_file().parent().unwrap()), 0o700);
+    assert_mode(&world.state_file(), 0o600);
+    assert_mode(world.state_file().parent().unwrap(), 0o700);
 
     world.run(&["cleanup"]).ok().stderr_has("removed");
     assert!(!auth.exists());
@@ -35,6 +35,7 @@ fn home_mode_writes_a_private_auth_json_and_cleanup_removes_it() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn without_composer_home_it_uses_composers_own_resolution() {
     let mut world = World::new();
@@ -91,17 +92,14 @@ fn merge_keeps_other_hosts_and_auth_types_in_order() {
         text.starts_with("{\n    \"bitbucket-oauth\": {},\n"),
         "Composer's format:\n{text}"
     );
-    assert_eq!(
-        mode(&world.home_auth()),
-        0o600,
-        "a file holding keys is private while they are in it"
-    );
+    // A file holding keys is private while they are in it.
+    assert_mode(&world.home_auth(), 0o600);
     world.run(&["cleanup"]).ok().stderr_has("restored");
     assert_eq!(
         fs::read_to_string(world.home_auth()).unwrap(),
         COMPOSER_WRITTEN
     );
-    assert_eq!(mode(&world.home_auth()), 0o644);
+    assert_mode(&world.home_auth(), 0o644);
 }
 
 #[test]
@@ -138,12 +136,15 @@ fn malformed_composer_auth_is_refused() {
             .code(3);
         assert!(out.stderr.contains("COMPOSER_AUTH"), "{}", out.stderr);
         assert!(out.stdout.is_empty());
-        let out = world.run(&["exec", "--no-check", "--", "true"]).code(3);
+        let out = world
+            .run(&["exec", "--no-check", "--", &native_bin(), "--version"])
+            .code(3);
         assert!(out.stderr.contains("COMPOSER_AUTH"), "{}", out.stderr);
         assert_eq!(world.snapshot(), before);
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn env_mode_prints_an_export_line_that_merges_composer_auth() {
     let mut world = World::new();
@@ -170,6 +171,7 @@ fn env_mode_prints_an_export_line_that_merges_composer_auth() {
     assert_eq!(world.all_files().len(), 0, "env mode writes nothing");
 }
 
+#[cfg(unix)]
 #[test]
 fn env_mode_refuses_a_terminal() {
     let world = World::new();
@@ -190,6 +192,7 @@ fn env_mode_refuses_a_terminal() {
     assert!(out.stdout.contains("stdout is a terminal"), "{out:#?}");
 }
 
+#[cfg(unix)]
 #[test]
 fn project_mode_writes_beside_composer_json_and_warns_when_git_would_commit_it() {
     let world = World::new();
@@ -215,7 +218,7 @@ fn project_mode_writes_beside_composer_json_and_warns_when_git_would_commit_it()
         json(&auth)["http-basic"]["repo.magento.com"]["username"],
         PUBLIC
     );
-    assert_eq!(mode(&auth), 0o600);
+    assert_mode(&auth, 0o600);
     world.run(&["cleanup"]).ok();
     assert!(!auth.exists());
 
@@ -311,6 +314,7 @@ fn unsafe_repository_urls_are_refused() {
     assert!(!world.home_auth().exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn a_symlinked_auth_json_is_refused_and_its_target_not_created() {
     let world = World::new();
@@ -349,9 +353,10 @@ fn a_second_setup_repairs_stale_state_and_cleanup_still_restores_the_original() 
     );
     world.run(&["cleanup"]).ok();
     assert_eq!(fs::read(world.home_auth()).unwrap(), original);
-    assert_eq!(mode(&world.home_auth()), 0o644);
+    assert_mode(&world.home_auth(), 0o644);
 }
 
+#[cfg(unix)]
 #[test]
 fn an_unsafe_state_directory_is_refused() {
     use std::os::unix::fs::PermissionsExt;

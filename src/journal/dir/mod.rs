@@ -153,6 +153,11 @@ fn symlink_refused(path: &Path) -> Failure {
     .with_hint("replace the link with a regular file, or choose another --mode")
 }
 
+fn not_regular(path: &Path) -> Failure {
+    Failure::bad_input(format!("{} is not a regular file", path.display()))
+        .with_hint("move it out of the way, or choose another --mode")
+}
+
 fn too_large(path: &Path, cap: u64) -> Failure {
     Failure::bad_input(format!(
         "{} is larger than {} KiB, far more than such a file holds",

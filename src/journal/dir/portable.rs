@@ -40,9 +40,7 @@ impl Dir {
             return Err(symlink_refused(&path).into());
         }
         if !meta.is_file() {
-            return Err(
-                Failure::bad_input(format!("{} is not a regular file", path.display())).into(),
-            );
+            return Err(not_regular(&path).into());
         }
         if meta.len() > cap {
             return Err(too_large(&path, cap).into());

@@ -185,11 +185,7 @@ impl Dir {
         };
         let stat = rustix::fs::fstat(&fd).map_err(|e| unreadable(&path, &io(e)))?;
         if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
-            return Err(
-                Failure::bad_input(format!("{} is not a regular file", path.display()))
-                    .with_hint("move it out of the way, or choose another --mode")
-                    .into(),
-            );
+            return Err(not_regular(&path).into());
         }
         if stat.st_uid != my_uid() {
             return Err(Failure::bad_input(format!(
