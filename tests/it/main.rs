@@ -28,5 +28,6 @@ mod platforms;
 mod readme;
 mod sanitise;
 mod scan;
+mod settings;
 mod setup;
 mod shared_runner;
