@@ -10,6 +10,7 @@ use crate::exit::Failure;
 mod groups;
 mod limits;
 mod scan;
+pub(crate) mod settings;
 
 pub(crate) use groups::{
     CheckArgs, CiName, KeyArgs, Mode, OnMissing, PlatformArgs, RepoArgs, WriteArgs,

@@ -40,9 +40,10 @@ pub(crate) fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summa
         (Mode::Env, Platform::Github) => export_to_later_steps(&host, &prepared, reporter)?,
         (Mode::Env, _) => {
             if std::io::stdout().is_terminal() {
-                return Err(Failure::bad_input(
-                    "--mode env prints `export COMPOSER_AUTH=...` for eval, and stdout is a terminal",
-                )
+                return Err(Failure::bad_input(format!(
+                    "with {} set to env, setup prints `export COMPOSER_AUTH=...` for eval, and stdout is a terminal",
+                    crate::cli::settings::name("--mode")
+                ))
                 .with_hint(
                     "run it so that a failure stops the script: out=$(magento-auth setup --mode env) || exit $?; eval \"$out\"",
                 )

@@ -31,3 +31,4 @@ mod scan;
 mod settings;
 mod setup;
 mod shared_runner;
+mod words;

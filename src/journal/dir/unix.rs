@@ -187,7 +187,10 @@ impl Dir {
         if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
             return Err(
                 Failure::bad_input(format!("{} is not a regular file", path.display()))
-                    .with_hint("move it out of the way, or choose another --mode")
+                    .with_hint(format!(
+                        "move it out of the way, or {}",
+                        crate::cli::settings::another_value("--mode")
+                    ))
                     .into(),
             );
         }
@@ -197,7 +200,10 @@ impl Dir {
                 path.display(),
                 stat.st_uid
             ))
-            .with_hint("check where it came from, then remove it or choose another --mode")
+            .with_hint(format!(
+                "check where it came from, then remove it or {}",
+                crate::cli::settings::another_value("--mode")
+            ))
             .into());
         }
         let size = u64::try_from(stat.st_size).unwrap_or(u64::MAX);
