@@ -19,7 +19,7 @@ use limits::saturating_u64;
 pub(crate) use limits::{retries, timeout};
 pub(crate) use scan::{ScanArgs, SweepArgs};
 
-/// Safe repo.magento.com credentials for CI jobs: set up, check, clean up.
+/// Safe repo.magento.com credentials for CI jobs: check, set up, clean up.
 ///
 /// Keys are read from the environment (MAGENTO_PUBLIC_KEY, MAGENTO_PRIVATE_KEY),
 /// never from the command line. Options can also be given as MAGENTO_AUTH_*
@@ -33,7 +33,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Write credentials for Composer, then check them (unless --no-check)
+    /// Check the keys (unless --no-check), then write credentials for Composer
     Setup(SetupArgs),
     /// Check reachability, credentials and entitlements; writes nothing
     Check(CheckCommandArgs),

@@ -46,7 +46,7 @@ pub(crate) enum CiName {
     None,
 }
 
-/// How setup writes and checks: `setup`'s options, and `exec`'s, since exec
+/// How setup checks and writes: `setup`'s options, and `exec`'s, since exec
 /// is setup, the command, and cleanup. One group, so that neither command
 /// can lose one of them or its variable.
 #[derive(Debug, Args, Clone)]

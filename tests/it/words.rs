@@ -208,3 +208,81 @@ fn gitlab_keeps_a_skip_in_view() {
     }
     panic!("no skip line: {out:#?}");
 }
+
+/// Setup checks the keys before it writes them (a failed check writes
+/// nothing): no help text or document may say it writes first. A sentence
+/// that names writing (or setting up) before checking says so.
+#[test]
+fn texts_say_setup_checks_before_it_writes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts: Vec<(String, Vec<String>)> = Vec::new();
+    let mut files = vec![
+        "README.md".to_string(),
+        "action.yml".into(),
+        "templates/magento-auth.yml".into(),
+    ];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".md") {
+            files.push(format!("docs/{name}"));
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(root.join(&file)).unwrap();
+        let sentences = text
+            .split("\n\n")
+            .flat_map(|p| p.split(['.', ';', '|']))
+            .map(str::to_string)
+            .collect();
+        texts.push((file, sentences));
+    }
+    for command in ["", "setup", "exec"] {
+        let args: Vec<&str> = [command, "--help"]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect();
+        let help = World::bare().run(&args).ok().stdout;
+        let lines = help.lines().map(str::to_string).collect();
+        texts.push((format!("magento-auth {command} --help"), lines));
+    }
+    let mut wrong = Vec::new();
+    for (source, sentences) in &texts {
+        for sentence in sentences {
+            let plain = sentence.split_whitespace().collect::<Vec<_>>().join(" ");
+            if writes_before_checking(&plain.to_lowercase()) {
+                wrong.push(format!("{source}: {plain}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "write-then-check wording:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Whether `text` names writing or setting up before checking.
+fn writes_before_checking(text: &str) -> bool {
+    const WRITING: [&str; 7] = [
+        "write ",
+        "writes ",
+        "sets the keys up",
+        "sets them up",
+        "set up,",
+        "give composer",
+        "gives composer",
+    ];
+    let first_write = WRITING
+        .iter()
+        .filter_map(|w| text.find(w))
+        // "before they write" is the right order.
+        .filter(|&at| !text[..at].ends_with("before they ") && !text[..at].ends_with("before it "))
+        .min();
+    let first_check = text.match_indices("check").map(|(at, _)| at).find(|&at| {
+        let before = text[..at].chars().last();
+        let after = &text[at + "check".len()..];
+        before.is_none_or(|c| c == ' ' || c == '(' || c == ',')
+            && (after.starts_with(' ') || after.starts_with("s ") || after.starts_with(','))
+    });
+    matches!((first_write, first_check), (Some(w), Some(c)) if w < c)
+}
