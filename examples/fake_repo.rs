@@ -40,7 +40,12 @@ fn main() {
     if !public.is_empty() {
         repo.require_keys(&public, &private);
     }
-    fake_repo::serve_composer2(&repo, &["magento/product-community-edition"], true);
+    // The README's quick start asks for the enterprise edition.
+    let names = [
+        "magento/product-community-edition",
+        "magento/product-enterprise-edition",
+    ];
+    fake_repo::serve_composer2(&repo, &names, true);
     let log_path = dir.join("requests.log");
     let mut log = std::fs::File::create(&log_path).expect("creating requests.log");
     println!("url={}", repo.url());

@@ -40,6 +40,7 @@ from ruamel.yaml import YAML
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENT = ROOT / "templates" / "magento-auth.yml"
 BITBUCKET = ROOT / "examples" / "bitbucket-pipelines.yml"
+README = ROOT / "README.md"
 PUB = "CANARYpub" + "0" * 19 + "aaaa"
 PRIV = "CANARYprv" + "1" * 19 + "bbbb"
 SECRETS = [PUB, PRIV, base64.b64encode(f"{PUB}:{PRIV}".encode()).decode()]
@@ -534,6 +535,97 @@ def test_bitbucket_sha256_refusals(binary):
         assert_clean(main, after, restored, leftovers)
 
 
+def readme_yaml(section):
+    """The ```yaml block of README.md's `## {section}`, as written."""
+    text = README.read_text()
+    part = next(p for p in re.split(r"^## ", text, flags=re.M) if p.startswith(section))
+    block = re.search(r"```yaml\n(.*?)\n```", part, flags=re.S)
+    assert block, f"README.md's {section} section has no ```yaml block"
+    return block.group(1)
+
+
+def test_readme_gitlab_quick_start(binary):
+    """
+    README's GitLab quick start as written: its include's inputs (placeholders
+    filled in as the user fills them: the release asset, served on 127.0.0.1,
+    and its SHA-256), its job's script with a composer that records the
+    auth.json it would read, against repo.magento.com (local).
+    """
+    quick = YAML(typ="safe").load(readme_yaml("GitLab CI"))
+    (include,) = quick["include"]
+    assert include["component"].endswith("/magento-auth/magento-auth@VERSION"), include
+    job = quick["composer"]
+    assert job["extends"] == ".magento-auth", job
+    inputs, component_job = component()
+    given = dict(include["inputs"])
+    url = given["binary-url"]
+    assert url.startswith("https://github.com/OWNER/magento-auth/releases/download/vVERSION/"), url
+    asset = url.rsplit("/", 1)[1]
+    body = Path(binary).read_bytes()
+    box = Sandbox(None)
+    try:
+        with tempfile.TemporaryDirectory(prefix="magento-auth-repo-") as directory:
+            with repo_magento_com(binary, directory) as (env, log):
+                (Path(directory) / "downloads").mkdir()
+                pki = Pki(Path(directory) / "downloads")
+                with https_files(pki, {f"/vVERSION/{asset}": body}) as base:
+                    given["binary-url"] = f"{base}/vVERSION/{asset}"
+                    assert given["binary-sha256"] == "SHA256_OF_THAT_FILE_FROM_SHA256SUMS", given
+                    given["binary-sha256"] = hashlib.sha256(body).hexdigest()
+                    cas = bundle(Path(directory), env["SSL_CERT_FILE"], pki.ca)
+                    seen = box.root / "composer-saw"
+                    composer = box.bindir / "composer"
+                    composer.write_text(f"#!/bin/sh\ncat \"$COMPOSER_HOME/auth.json\" > '{seen}'\n")
+                    composer.chmod(0o755)
+                    job_env = {
+                        **box.env,
+                        **env,
+                        "SSL_CERT_FILE": str(cas),
+                        "CURL_CA_BUNDLE": str(cas),
+                        "NO_PROXY": "127.0.0.1",
+                        "no_proxy": "127.0.0.1",
+                        "GITLAB_CI": "true",
+                        "CI_JOB_ID": "4711",
+                        **job_variables(inputs, component_job, given),
+                    }
+                    main = subprocess.run(
+                        ["sh", "-e", "-c", "\n".join([*component_job["before_script"], *job["script"]])],
+                        cwd=box.project, env=job_env, capture_output=True, text=True, timeout=120,
+                    )
+                    after = subprocess.run(
+                        ["sh", "-c", "\n".join(component_job["after_script"])],
+                        cwd=box.project, env=job_env, capture_output=True, text=True, timeout=120,
+                    )
+                requests = logged_requests(log)
+        assert main.returncode == 0, f"exit {main.returncode}: {main.stdout}{main.stderr}"
+        assert after.returncode == 0, after.stdout + after.stderr
+        wanted = given["require-packages"]
+        assert f"GET /p2/{wanted}.json" in requests, f"{wanted} was not checked: {requests}"
+        saw = seen.read_text()
+        seen.unlink()
+        assert PUB in saw and PRIV in saw, "composer install did not get the keys"
+        assert_clean(main, after, box.restored(), box.leftovers())
+    finally:
+        box.close()
+
+
+def test_readme_bitbucket_step():
+    """README's Bitbucket step runs the first recipe's script and after-script, line for line."""
+
+    def scripts(lines):
+        kept = [line.strip() for line in lines]
+        return [
+            line for line in kept
+            if line in ("script:", "after-script:") or (line.startswith("- ") and line not in ("- step:", "- composer"))
+        ]
+
+    readme = scripts(readme_yaml("Bitbucket Pipelines").split("\n"))
+    recipe = BITBUCKET.read_text().split("\n")
+    steps = [n for n, line in enumerate(recipe) if line.strip() == "- step:"]
+    first = scripts(recipe[steps[0] : steps[1]])
+    assert readme == first, f"README's step is not the recipe's: {readme} vs {first}"
+
+
 def shell_blocks():
     yaml = YAML(typ="safe")
     _, job = component()
@@ -570,6 +662,8 @@ def main():
         ("gitlab component under gitlab-ci-local: every input at its default, the check on", lambda: test_gitlab_ci_local(binary)),
         ("bitbucket recipe: MAGENTO_AUTH_SHA256 as the bare hash or a line of SHA256SUMS", lambda: test_bitbucket_sha256_forms(binary)),
         ("bitbucket recipe: a wrong hash or another file's line refuses the download", lambda: test_bitbucket_sha256_refusals(binary)),
+        ("README's GitLab quick start as written, against repo.magento.com (local)", lambda: test_readme_gitlab_quick_start(binary)),
+        ("README's Bitbucket step is the recipe the tests run", test_readme_bitbucket_step),
         ("shellcheck: component and Bitbucket shell blocks", test_shellcheck),
     ]:
         check(name, fn)

@@ -10,13 +10,16 @@ use crate::exit::Failure;
 mod groups;
 mod limits;
 mod scan;
+pub(crate) mod settings;
 
-pub(crate) use groups::{CheckArgs, CiName, KeyArgs, Mode, OnMissing, PlatformArgs, RepoArgs};
+pub(crate) use groups::{
+    CheckArgs, CiName, KeyArgs, Mode, OnMissing, PlatformArgs, RepoArgs, WriteArgs,
+};
 use limits::saturating_u64;
 pub(crate) use limits::{retries, timeout};
 pub(crate) use scan::{ScanArgs, SweepArgs};
 
-/// Safe repo.magento.com credentials for CI jobs: set up, check, clean up.
+/// Safe repo.magento.com credentials for CI jobs: check, set up, clean up.
 ///
 /// Keys are read from the environment (MAGENTO_PUBLIC_KEY, MAGENTO_PRIVATE_KEY),
 /// never from the command line. Options can also be given as MAGENTO_AUTH_*
@@ -35,13 +38,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Write credentials for Composer, then check them (unless --no-check)
+    /// Check the keys (unless --no-check), then write credentials for Composer
     Setup(SetupArgs),
     /// Check reachability, credentials and entitlements; writes nothing
     Check(CheckCommandArgs),
     /// Undo what setup did, restoring every file as it was (idempotent)
     Cleanup(CleanupArgs),
     /// Set up, run a command, always clean up, exit with the command's status
+    ///
+    /// exec takes every option of setup, and its MAGENTO_AUTH_* variable, with the same
+    /// meaning; only the default of --mode differs (env: the credentials reach the command
+    /// alone and nothing is written). A failed check stops exec before the command runs,
+    /// unless --warn-only (or --no-check) is given.
     Exec(ExecArgs),
     /// Show which credentials Composer will use for the host, and conflicts
     Doctor(DoctorArgs),
@@ -100,29 +108,8 @@ impl Command {
 
 #[derive(Debug, Args)]
 pub(crate) struct SetupArgs {
-    /// Where credentials go
-    #[arg(
-        long,
-        value_enum,
-        default_value = "home",
-        env = "MAGENTO_AUTH_MODE",
-        hide_env_values = true
-    )]
-    pub(crate) mode: Mode,
-
-    /// Write without checking the keys against the repository
-    #[arg(long, env = "MAGENTO_AUTH_NO_CHECK", hide_env_values = true)]
-    pub(crate) no_check: bool,
-
-    /// Report a failed check as a warning and write the credentials anyway
-    #[arg(
-        long,
-        env = "MAGENTO_AUTH_WARN_ONLY",
-        hide_env_values = true,
-        conflicts_with = "no_check"
-    )]
-    pub(crate) warn_only: bool,
-
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
     #[command(flatten)]
     pub(crate) keys: KeyArgs,
     #[command(flatten)]
@@ -176,16 +163,15 @@ pub(crate) struct CleanupArgs {
     pub(crate) platform: PlatformArgs,
 }
 
+/// exec takes setup's options (it is setup, the command, then cleanup), with
+/// one difference: by default the credentials go to the command alone.
 #[derive(Debug, Args)]
+#[command(mut_arg("mode", |arg| arg
+    .default_value("env")
+    .help("Where credentials go while the command runs")))]
 pub(crate) struct ExecArgs {
-    /// Where credentials go while the command runs
-    #[arg(long, value_enum, default_value = "env")]
-    pub(crate) mode: Mode,
-
-    /// Run without checking the keys against the repository first
-    #[arg(long)]
-    pub(crate) no_check: bool,
-
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
     #[command(flatten)]
     pub(crate) keys: KeyArgs,
     #[command(flatten)]
@@ -233,7 +219,7 @@ mod tests {
         let Command::Exec(args) = cli.command else {
             panic!("not exec")
         };
-        assert_eq!(args.mode, Mode::Env);
+        assert_eq!(args.write.mode, Mode::Env);
         assert_eq!(args.command, ["composer", "install", "--no-dev"]);
     }
 

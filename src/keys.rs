@@ -81,23 +81,34 @@ pub(crate) fn read(args: &KeyArgs, strict: bool, reporter: &mut dyn Reporter) ->
     Ok(Intake::Present(Keys { public, private }))
 }
 
-/// The failure for missing keys, in words for CI users.
+/// The failure for missing keys, in the words of the user's platform.
 pub(crate) fn missing(args: &KeyArgs) -> Failure {
-    let private = if args.private_key_stdin {
-        "the private key on standard input".to_string()
-    } else {
-        args.private_key_env.clone()
-    };
-    Failure::bad_input(format!(
-        "no Marketplace keys: {} and {private} are not set or empty",
-        args.public_key_env
-    ))
-    .with_status(Status::MissingKeys)
-    .with_hint(
-        "CI withholds secrets from jobs it does not trust, such as pull requests from forks \
-         and Dependabot runs; otherwise pass the keys from masked secrets as environment \
-         variables. Use --on-missing skip to let such jobs go on without them",
+    let words = missing_words(args);
+    Failure::bad_input(format!("no Marketplace keys: {}", words.what))
+        .with_status(Status::MissingKeys)
+        .with_hint(format!(
+            "{}; {}: set {} to skip to let such jobs go on without keys",
+            words.fix, words.why, words.on_missing
+        ))
+}
+
+/// What to say when missing keys are skipped, as `--on-missing skip` asks:
+/// why they are probably absent, and that the job goes on.
+pub(crate) fn skipped(args: &KeyArgs) -> String {
+    let words = missing_words(args);
+    format!(
+        "skipped: no Marketplace keys: {} ({}); going on without credentials, as {} says",
+        words.what, words.why, words.on_missing
     )
+}
+
+fn missing_words(args: &KeyArgs) -> crate::cli::settings::MissingKeys {
+    let private = if args.private_key_stdin {
+        "the private key on standard input"
+    } else {
+        &args.private_key_env
+    };
+    crate::cli::settings::missing_keys(&args.public_key_env, private)
 }
 
 /// The names of every variable keys were read from (beyond the default

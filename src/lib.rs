@@ -40,6 +40,7 @@ use crate::report::Summary;
 pub fn run(cli: &Cli) -> u8 {
     harden::harden();
     let platform = Platform::detect(cli.command.platform().ci);
+    cli::settings::speak_to(platform.audience());
     let mut reporter = platform.reporter();
     let reporter = reporter.as_mut();
     reporter.group(&format!("magento-auth {}", cli.command.name()));

@@ -67,6 +67,11 @@ pub(crate) trait Reporter {
     fn platform_mask(&mut self, _secret: &str) {}
     /// Progress and results for humans.
     fn info(&mut self, text: &str);
+    /// Something the user should see although nothing failed (a step
+    /// skipped): an annotation where the platform has them.
+    fn notice(&mut self, text: &str) {
+        self.info(text);
+    }
     /// Something the user should fix, that does not stop the job.
     fn warning(&mut self, text: &str);
     /// A failure with what to do about it.

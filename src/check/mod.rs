@@ -19,7 +19,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, settings};
 use crate::composer::repo_url::RepoUrl;
 use crate::exit::{Failure, Outcome, Status};
 use crate::keys::Keys;
@@ -104,7 +104,7 @@ fn probe(
                 repo.base()
             ),
         )
-        .with_hint("check --repo-url")
+        .with_hint(format!("check {}", settings::name("--repo-url")))
     })?;
     if !url.may_carry_credentials() {
         // RepoUrl::parse refuses this already; never send keys in the clear.

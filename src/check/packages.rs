@@ -5,6 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::entitlement::normalize;
+use crate::cli::settings;
 use crate::composer;
 use crate::composer::repo_url::RepoUrl;
 use crate::exit::Failure;
@@ -37,16 +38,20 @@ pub(crate) fn resolve(
             continue;
         }
         let name = normalize(value).ok_or_else(|| {
-            Failure::bad_input(format!("--require-package {value:?} is not a package name"))
-                .with_hint("name packages as Composer does: vendor/name, or give auto or none")
+            Failure::bad_input(format!(
+                "{value:?} in {} is not a package name",
+                settings::name("--require-package")
+            ))
+            .with_hint("name packages as Composer does: vendor/name, or give auto or none")
         })?;
         names.push(name);
     }
     if given.iter().any(|g| g == "none") {
         if !names.is_empty() || given.iter().any(|g| g == "auto") {
-            return Err(Failure::bad_input(
-                "--require-package none cannot be combined with other values",
-            ));
+            return Err(Failure::bad_input(format!(
+                "none in {} cannot be combined with other values",
+                settings::name("--require-package")
+            )));
         }
         return Ok(Vec::new());
     }

@@ -86,7 +86,10 @@ pub(crate) fn append(variable: &str, name: &str, value: &str) -> Result<()> {
         return Err(Failure::bad_input(format!(
             "{variable} is not set, so the value cannot reach later steps"
         ))
-        .with_hint("run inside GitHub Actions, or pass --ci none")
+        .with_hint(format!(
+            "run inside GitHub Actions, or set {} to none",
+            crate::cli::settings::name("--ci")
+        ))
         .into());
     };
     let entry = env_file_entry(name, value)?;
@@ -151,6 +154,15 @@ impl Reporter for GithubReporter {
             self.command("group", &[], &title);
         }
         line_to_stdout(&sanitize::text(text));
+    }
+
+    fn notice(&mut self, text: &str) {
+        self.close_fold();
+        self.command(
+            "notice",
+            &[("title", "magento-auth")],
+            &sanitize::text(text),
+        );
     }
 
     fn warning(&mut self, text: &str) {

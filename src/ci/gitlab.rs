@@ -47,6 +47,11 @@ impl Reporter for GitlabReporter {
         }
         self.console.info(text);
     }
+    fn notice(&mut self, text: &str) {
+        // Outside the collapsed section, where a skipped step stays in view.
+        self.close_fold();
+        self.console.info(text);
+    }
     fn warning(&mut self, text: &str) {
         self.close_fold();
         self.console.warning(text);

@@ -4,6 +4,7 @@ pub(crate) mod github;
 pub(crate) mod gitlab;
 
 use crate::cli::CiName;
+use crate::cli::settings::Audience;
 use crate::report::{Console, Reporter};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,16 @@ impl Platform {
 }
 
 impl Platform {
+    /// Who reads the messages, for the words settings are named in.
+    pub(crate) fn audience(self) -> Audience {
+        match self {
+            Platform::Github => Audience::Github,
+            Platform::Gitlab => Audience::Gitlab,
+            Platform::Bitbucket => Audience::Bitbucket,
+            Platform::Local => Audience::Local,
+        }
+    }
+
     /// The reporter that speaks this platform's log language.
     pub(crate) fn reporter(self) -> Box<dyn Reporter> {
         match self {

@@ -46,6 +46,35 @@ pub(crate) enum CiName {
     None,
 }
 
+/// How setup checks and writes: `setup`'s options, and `exec`'s, since exec
+/// is setup, the command, and cleanup. One group, so that neither command
+/// can lose one of them or its variable.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct WriteArgs {
+    /// Where credentials go
+    #[arg(
+        long,
+        value_enum,
+        default_value = "home",
+        env = "MAGENTO_AUTH_MODE",
+        hide_env_values = true
+    )]
+    pub(crate) mode: Mode,
+
+    /// Do not check the keys against the repository first
+    #[arg(long, env = "MAGENTO_AUTH_NO_CHECK", hide_env_values = true)]
+    pub(crate) no_check: bool,
+
+    /// Report a failed check as a warning and go on with the credentials anyway
+    #[arg(
+        long,
+        env = "MAGENTO_AUTH_WARN_ONLY",
+        hide_env_values = true,
+        conflicts_with = "no_check"
+    )]
+    pub(crate) warn_only: bool,
+}
+
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Keys (never passed as values on the command line)")]
 pub(crate) struct KeyArgs {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::settings;
 use crate::exit::Failure;
 
 /// The most `--retries`: with backoff, more only prolongs a failing job.
@@ -18,11 +19,14 @@ pub(crate) fn timeout(seconds: u64) -> Result<Duration, Failure> {
     if (1..=MAX_TIMEOUT_SECONDS).contains(&seconds) {
         return Ok(Duration::from_secs(seconds));
     }
-    Err(
-        Failure::bad_input(format!("--timeout is out of range: {}", shown(seconds))).with_hint(
-            format!("give a number of seconds from 1 to {MAX_TIMEOUT_SECONDS}"),
-        ),
-    )
+    Err(Failure::bad_input(format!(
+        "{} is out of range: {}",
+        settings::name("--timeout"),
+        shown(seconds)
+    ))
+    .with_hint(format!(
+        "give a number of seconds from 1 to {MAX_TIMEOUT_SECONDS}"
+    )))
 }
 
 /// `--retries`, refused (exit 3) above 10.
@@ -31,7 +35,8 @@ pub(crate) fn retries(n: u32) -> Result<u32, Failure> {
         return Ok(n);
     }
     Err(Failure::bad_input(format!(
-        "--retries is out of range: {}",
+        "{} is out of range: {}",
+        settings::name("--retries"),
         shown(if n == u32::MAX { u64::MAX } else { n.into() })
     ))
     .with_hint(format!("give a number from 0 to {MAX_RETRIES}")))

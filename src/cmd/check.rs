@@ -30,7 +30,7 @@ pub(crate) fn run(args: &CheckCommandArgs, reporter: &mut dyn Reporter) -> Resul
     if args.json {
         reporter.json(&outcome.to_json());
     } else if outcome.status == Status::Skipped {
-        reporter.info(&format!("skipped: {}", outcome.message));
+        reporter.notice(&outcome.message);
     } else {
         checking::say(&outcome, reporter);
     }
@@ -72,21 +72,15 @@ fn report(args: &CheckCommandArgs, repo: &RepoUrl, reporter: &mut dyn Reporter) 
         Intake::Missing => match composer_credentials(args, repo, reporter) {
             Some(keys) => keys,
             None => {
-                let failure = keys::missing(&args.keys);
-                let status = match args.keys.on_missing {
-                    OnMissing::Fail => Status::MissingKeys,
-                    OnMissing::Skip => Status::Skipped,
+                let outcome = match args.keys.on_missing {
+                    OnMissing::Fail => {
+                        let failure = keys::missing(&args.keys);
+                        Outcome::of(Status::MissingKeys, failure.message)
+                            .with_hint_opt(failure.hint)
+                    }
+                    OnMissing::Skip => Outcome::of(Status::Skipped, keys::skipped(&args.keys)),
                 };
-                let message = match (status, &failure.hint) {
-                    (Status::Skipped, Some(hint)) => format!("{}; {hint}", failure.message),
-                    _ => failure.message.clone(),
-                };
-                let hint = (status != Status::Skipped)
-                    .then(|| failure.hint.clone())
-                    .flatten();
-                return Ok(Outcome::of(status, message)
-                    .with_hint_opt(hint)
-                    .with_repository(repo.base()));
+                return Ok(outcome.with_repository(repo.base()));
             }
         },
     };

@@ -35,7 +35,7 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, O
         &args.repo,
         &args.check,
         &args.platform,
-        CheckPolicy::from_flags(args.no_check, false),
+        CheckPolicy::from_flags(args.write.no_check, args.write.warn_only),
         reporter,
     )?
     else {
@@ -52,7 +52,7 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, O
     let mut command = crate::harden::exec_child(&path);
     command.args(&args.command[1..]);
 
-    if args.mode == Mode::Env {
+    if args.write.mode == Mode::Env {
         let value = crate::composer::auth::composer_auth_value(&host, &prepared.keys)?;
         reporter.mask(&value);
         command.env("COMPOSER_AUTH", value);
@@ -63,7 +63,7 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, O
     }
     // exec lives as long as the command: if it dies, so does its setup.
     let written = prepare::write_for_mode(
-        args.mode,
+        args.write.mode,
         &args.repo.working_dir,
         &host,
         &prepared,

@@ -66,12 +66,10 @@ pub(crate) fn prepare(
     let keys = match keys::read(keys_args, repo.is_magento(), reporter)? {
         Intake::Present(keys) => keys,
         Intake::Missing => {
-            let failure = keys::missing(keys_args);
             return match keys_args.on_missing {
-                OnMissing::Fail => Err(failure.into()),
+                OnMissing::Fail => Err(keys::missing(keys_args).into()),
                 OnMissing::Skip => {
-                    let hint = failure.hint.as_deref().unwrap_or_default();
-                    reporter.info(&format!("skipped: {}; {hint}", failure.message));
+                    reporter.notice(&keys::skipped(keys_args));
                     Ok(None)
                 }
             };

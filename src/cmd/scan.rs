@@ -47,12 +47,12 @@ pub(crate) fn sweep_roots(
     let keys = match keys::read(key_args, false, reporter)? {
         Intake::Present(keys) => keys,
         Intake::Missing => {
-            let failure = keys::missing(key_args);
             return match key_args.on_missing {
-                OnMissing::Fail => Err(failure.into()),
+                OnMissing::Fail => Err(keys::missing(key_args).into()),
                 OnMissing::Skip => {
-                    reporter.info(&format!("skipped: {}", failure.message));
-                    Ok(Outcome::of(Status::Skipped, failure.message))
+                    let skipped = keys::skipped(key_args);
+                    reporter.notice(&skipped);
+                    Ok(Outcome::of(Status::Skipped, skipped))
                 }
             };
         }

@@ -16,10 +16,10 @@ use crate::report::{Reporter, Summary};
 /// `magento-auth setup`.
 pub(crate) fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summary> {
     let mut summary = Summary {
-        mode: Some(args.mode.name()),
+        mode: Some(args.write.mode.name()),
         ..Summary::new("setup", Outcome::of(Status::Skipped, ""))
     };
-    let policy = CheckPolicy::from_flags(args.no_check, args.warn_only);
+    let policy = CheckPolicy::from_flags(args.write.no_check, args.write.warn_only);
     let Some(prepared) = prepare(
         &args.keys,
         &args.repo,
@@ -36,13 +36,14 @@ pub(crate) fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summa
     };
     summary.outcome = prepared.outcome.clone();
     let host = prepared.repo.auth_host();
-    match (args.mode, prepared.platform) {
+    match (args.write.mode, prepared.platform) {
         (Mode::Env, Platform::Github) => export_to_later_steps(&host, &prepared, reporter)?,
         (Mode::Env, _) => {
             if std::io::stdout().is_terminal() {
-                return Err(Failure::bad_input(
-                    "--mode env prints `export COMPOSER_AUTH=...` for eval, and stdout is a terminal",
-                )
+                return Err(Failure::bad_input(format!(
+                    "with {} set to env, setup prints `export COMPOSER_AUTH=...` for eval, and stdout is a terminal",
+                    crate::cli::settings::name("--mode")
+                ))
                 .with_hint(
                     "run it so that a failure stops the script: out=$(magento-auth setup --mode env) || exit $?; eval \"$out\"",
                 )
@@ -57,7 +58,7 @@ pub(crate) fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summa
         }
         (Mode::Home | Mode::Project, _) => {
             let written = write_for_mode(
-                args.mode,
+                args.write.mode,
                 &args.repo.working_dir,
                 &host,
                 &prepared,

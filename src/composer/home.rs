@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::settings;
 use crate::exit::Failure;
 
 /// What the resolution reads, so tests can give it any environment.
@@ -37,6 +38,14 @@ pub(crate) fn composer_home(env: &dyn HomeEnv) -> Result<PathBuf, Failure> {
     resolve(env, cfg!(windows))
 }
 
+/// The way out when Composer has no home: a mode that needs none.
+fn other_mode() -> String {
+    format!(
+        "set COMPOSER_HOME, or set {} to project or env",
+        settings::name("--mode")
+    )
+}
+
 /// `Factory::getHomeDir`, with the platform as a parameter so every branch is
 /// testable everywhere.
 pub(crate) fn resolve(env: &dyn HomeEnv, windows: bool) -> Result<PathBuf, Failure> {
@@ -48,7 +57,7 @@ pub(crate) fn resolve(env: &dyn HomeEnv, windows: bool) -> Result<PathBuf, Failu
             Failure::bad_input(
                 "neither APPDATA nor COMPOSER_HOME is set, so Composer has no home directory",
             )
-            .with_hint("set COMPOSER_HOME, or use --mode project or --mode env")
+            .with_hint(other_mode())
         })?;
         let appdata = appdata.replace('\\', "/");
         return Ok(PathBuf::from(format!(
@@ -61,7 +70,7 @@ pub(crate) fn resolve(env: &dyn HomeEnv, windows: bool) -> Result<PathBuf, Failu
             Failure::bad_input(
                 "neither HOME nor COMPOSER_HOME is set, so Composer has no home directory",
             )
-            .with_hint("set COMPOSER_HOME, or use --mode project or --mode env")
+            .with_hint(other_mode())
         })?
         .replace('\\', "/");
     let user_dir = user_dir.trim_end_matches('/');

@@ -5,6 +5,7 @@
 use ureq::http::Uri;
 use ureq::http::uri::Scheme;
 
+use crate::cli::settings;
 use crate::exit::Failure;
 
 /// The default repository; its keys must be Marketplace keys.
@@ -37,13 +38,13 @@ impl RepoUrl {
     /// the one refused may hold a credential.
     pub(crate) fn parse(url: &str) -> Result<Self, Failure> {
         let refuse = |what: &str| {
-            Failure::bad_input(format!("--repo-url {what}"))
+            Failure::bad_input(format!("{} {what}", settings::name("--repo-url")))
                 .with_hint("give the repository as https://host[:port][/path], as in composer.json")
         };
         let parsed = Self::absolute(url).map_err(|err| match err {
             UrlError::NotAbsolute => refuse("is not an absolute URL"),
             UrlError::NotHttp => refuse("must use https"),
-            UrlError::Credentials => Failure::bad_input("--repo-url carries credentials (user:pass@)")
+            UrlError::Credentials => Failure::bad_input(format!("{} carries credentials (user:pass@)", settings::name("--repo-url")))
                 .with_hint("give the URL without them; the keys come from MAGENTO_PUBLIC_KEY and MAGENTO_PRIVATE_KEY"),
             UrlError::Malformed => refuse("has a bad host or port, or a character a URL cannot hold"),
         })?;
@@ -51,9 +52,10 @@ impl RepoUrl {
             return Err(refuse("must not have a query or fragment"));
         }
         if !parsed.may_carry_credentials() {
-            return Err(Failure::bad_input(
-                "--repo-url uses plain http for a host that is not loopback: the keys would cross the network unencrypted",
-            )
+            return Err(Failure::bad_input(format!(
+                "{} uses plain http for a host that is not loopback: the keys would cross the network unencrypted",
+                settings::name("--repo-url")
+            ))
             .with_hint("use https"));
         }
         Ok(parsed)

@@ -236,7 +236,7 @@ fn merge(site: &Site, current: Option<&Found>, host: &str, keys: &Keys) -> Resul
             MAX_AUTH_BYTES / 1024
         ))
         .with_hint(
-            "check what wrote such a large file; move it out of the way, or choose another --mode",
+            format!("check what wrote such a large file; move it out of the way, or {}", crate::cli::settings::another_value("--mode")),
         )
         .into());
     }

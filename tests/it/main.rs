@@ -39,8 +39,10 @@ mod platforms;
 mod readme;
 mod sanitise;
 mod scan;
+mod settings;
 mod setup;
 #[cfg(unix)]
 mod shared_runner;
 #[cfg(windows)]
 mod windows;
+mod words;

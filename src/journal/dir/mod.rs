@@ -133,7 +133,10 @@ fn write_failure(dir: &Path, err: &std::io::Error) -> anyhow::Error {
                 dir.display(),
                 plain_io(err)
             ))
-            .with_hint("make the directory writable, or choose another --mode")
+            .with_hint(format!(
+                "make the directory writable, or {}",
+                crate::cli::settings::another_value("--mode")
+            ))
             .into()
         }
         _ => anyhow::Error::new(std::io::Error::new(err.kind(), plain_io(err))),
@@ -150,12 +153,17 @@ fn symlink_refused(path: &Path) -> Failure {
         "{} is a symbolic link; magento-auth never writes through one",
         path.display()
     ))
-    .with_hint("replace the link with a regular file, or choose another --mode")
+    .with_hint(format!(
+        "replace the link with a regular file, or {}",
+        crate::cli::settings::another_value("--mode")
+    ))
 }
 
 fn not_regular(path: &Path) -> Failure {
-    Failure::bad_input(format!("{} is not a regular file", path.display()))
-        .with_hint("move it out of the way, or choose another --mode")
+    Failure::bad_input(format!("{} is not a regular file", path.display())).with_hint(format!(
+        "move it out of the way, or {}",
+        crate::cli::settings::another_value("--mode")
+    ))
 }
 
 fn too_large(path: &Path, cap: u64) -> Failure {
@@ -164,7 +172,10 @@ fn too_large(path: &Path, cap: u64) -> Failure {
         path.display(),
         cap / 1024
     ))
-    .with_hint("check what wrote it; move it out of the way, or choose another --mode")
+    .with_hint(format!(
+        "check what wrote it; move it out of the way, or {}",
+        crate::cli::settings::another_value("--mode")
+    ))
 }
 
 fn lock_timeout(path: &Path, timeout: Duration) -> anyhow::Error {

@@ -193,7 +193,10 @@ impl Dir {
                 path.display(),
                 stat.st_uid
             ))
-            .with_hint("check where it came from, then remove it or choose another --mode")
+            .with_hint(format!(
+                "check where it came from, then remove it or {}",
+                crate::cli::settings::another_value("--mode")
+            ))
             .into());
         }
         let size = u64::try_from(stat.st_size).unwrap_or(u64::MAX);
