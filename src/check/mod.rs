@@ -139,7 +139,7 @@ fn probe(
             client,
             auth: &auth,
         };
-        report.packages = entitlement::visibility(&doc, names, repo, &mut fetch)?;
+        report.packages = entitlement::visibility(&doc, names, repo, &mut fetch)?.into();
         let hidden: Vec<&str> = report
             .packages
             .iter()

@@ -29,4 +29,5 @@ mod readme;
 mod sanitise;
 mod scan;
 mod setup;
+mod shadow;
 mod shared_runner;
