@@ -24,6 +24,7 @@ mod faults;
 mod help;
 mod keys;
 mod ledger;
+mod not_entitled;
 mod platforms;
 mod readme;
 mod sanitise;
