@@ -32,3 +32,4 @@ mod scan;
 mod setup;
 mod shadow;
 mod shared_runner;
+mod trust;
