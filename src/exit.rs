@@ -102,8 +102,27 @@ pub struct Outcome {
     pub(crate) http_status: Option<u16>,
     pub(crate) attempts: u32,
     pub(crate) duration_ms: u64,
-    /// Each required package and whether the keys can see it.
-    pub(crate) packages: Vec<(String, bool)>,
+    /// Each required package and whether the keys can see it (a boxed
+    /// slice, like `shadowed_by`, to keep failures small).
+    pub(crate) packages: Box<[(String, bool)]>,
+    /// Sources Composer reads after the keys and that hold other credentials
+    /// for the host: Composer will send those, not the keys. Boxed, one
+    /// pointer wide: a failure travels in a `Result` and stays small (clippy's
+    /// `result_large_err`), and this is empty almost always.
+    #[allow(clippy::box_collection)]
+    pub(crate) shadowed_by: Box<Vec<Shadowed>>,
+}
+
+/// A credential source that wins over the keys (see `composer::shadow`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Shadowed {
+    /// `home-config`, `home-auth`, `COMPOSER_AUTH`, `project-config` or `project-auth`.
+    pub(crate) source: &'static str,
+    /// The file, or `None` for `COMPOSER_AUTH`.
+    pub(crate) path: Option<String>,
+    /// The Composer versions it wins with: the version on PATH (`2.5.5`),
+    /// else `any`, `>=2.7.8` or `<2.7.8`.
+    pub(crate) composer: String,
 }
 
 /// An outcome that ends a command with a non-zero exit code, as an error
@@ -200,6 +219,13 @@ impl Outcome {
             .iter()
             .map(|(name, visible)| serde_json::json!({"name": name, "visible": visible}))
             .collect();
+        let shadowed_by: Vec<serde_json::Value> = self
+            .shadowed_by
+            .iter()
+            .map(
+                |s| serde_json::json!({"source": s.source, "path": s.path, "composer": s.composer}),
+            )
+            .collect();
         serde_json::json!({
             "status": self.status.word(),
             "repository": self.repository,
@@ -209,6 +235,7 @@ impl Outcome {
             "packages": packages,
             "message": self.message,
             "hint": self.hint,
+            "shadowed_by": shadowed_by,
         })
     }
 }

@@ -48,7 +48,17 @@ impl Summary {
                 repository: outcome.repository.as_ref().map(text),
                 message: sanitize::text(&outcome.message),
                 hint: outcome.hint.as_ref().map(text),
-                packages: Vec::new(),
+                packages: Box::default(),
+                shadowed_by: Box::new(
+                    outcome
+                        .shadowed_by
+                        .iter()
+                        .map(|s| crate::exit::Shadowed {
+                            path: s.path.as_ref().map(text),
+                            ..s.clone()
+                        })
+                        .collect(),
+                ),
                 ..outcome.clone()
             },
         }

@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Map, Value};
 
+use super::hidden::Near;
 use super::http::Reply;
-use super::listing::listed;
+use super::listing::{listed, listed_near};
 use crate::composer::auth::sha256_hex;
 use crate::composer::repo_url::{RepoUrl, UrlError};
 use crate::exit::{Outcome, Status};
@@ -27,13 +28,16 @@ pub(crate) trait Fetch {
     fn refuse(&self, url: &RepoUrl, reply: &Reply) -> Outcome;
 }
 
-/// Each name with whether the keys can see it.
+/// Each name with whether the keys can see it; every name the repository
+/// lists on the way is offered to `near`.
 pub(crate) fn visibility(
     doc: &Map<String, Value>,
     names: &[String],
     at: &RepoUrl,
     fetch: &mut dyn Fetch,
+    near: &mut Near,
 ) -> Result<Vec<(String, bool)>, Outcome> {
+    offer_listed(doc, near);
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut unknown: Vec<&String> = Vec::new();
     for name in names {
@@ -82,12 +86,27 @@ pub(crate) fn visibility(
         }
     }
     if !need_providers.is_empty() {
-        providers(doc, &mut need_providers, at, fetch, &mut seen)?;
+        providers(doc, &mut need_providers, at, fetch, &mut seen, near)?;
     }
     Ok(names
         .iter()
         .map(|n| (n.clone(), seen.contains(n)))
         .collect())
+}
+
+/// The names packages.json itself lists: inline packages and providers,
+/// `available-packages`.
+fn offer_listed(doc: &Map<String, Value>, near: &mut Near) {
+    for section in ["packages", "providers"] {
+        if let Some(map) = doc.get(section).and_then(Value::as_object) {
+            map.keys().for_each(|name| near.offer(name));
+        }
+    }
+    if let Some(list) = doc.get("available-packages").and_then(Value::as_array) {
+        list.iter()
+            .filter_map(Value::as_str)
+            .for_each(|name| near.offer(name));
+    }
 }
 
 /// `packages` inline in packages.json (the simplest layout).
@@ -115,6 +134,7 @@ fn providers(
     at: &RepoUrl,
     fetch: &mut dyn Fetch,
     seen: &mut BTreeSet<String>,
+    near: &mut Near,
 ) -> Result<(), Outcome> {
     let mut take = |found: Vec<String>, wanted: &mut Vec<String>| {
         wanted.retain(|name| !found.contains(name));
@@ -159,7 +179,7 @@ fn providers(
                 ));
             }
         }
-        match listed(&reply.body, "providers", wanted) {
+        match listed_near(&reply.body, "providers", wanted, near) {
             Some(found) => take(found, wanted),
             None => {
                 let message = format!("{} is not a Composer provider file", url.shown());
@@ -216,18 +236,6 @@ fn glob(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// A package name as Composer accepts it, lowercased; `None` if it is not one.
-pub(crate) fn normalize(name: &str) -> Option<String> {
-    let name = name.trim().to_ascii_lowercase();
-    let (vendor, package) = name.split_once('/')?;
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    };
-    (ok(vendor) && ok(package)).then_some(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,7 +282,7 @@ mod tests {
         };
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let at = RepoUrl::parse("https://r.test/sub").unwrap();
-        let out = visibility(&doc, &names, &at, &mut fake);
+        let out = visibility(&doc, &names, &at, &mut fake, &mut Near::new(&names));
         (out, fake.asked)
     }
 
@@ -358,13 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn names_and_globs() {
-        assert_eq!(
-            normalize(" Magento/Product-Enterprise-Edition ").as_deref(),
-            Some("magento/product-enterprise-edition")
-        );
-        assert_eq!(normalize("nope"), None);
-        assert_eq!(normalize("a/b c"), None);
+    fn globs() {
         assert!(glob("magento/*", "magento/x"));
         assert!(glob("*/module-*-x", "v/module-a-x"));
         assert!(!glob("magento/*", "other/x"));

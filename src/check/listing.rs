@@ -6,16 +6,45 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::hidden::Near;
+
 /// The names among `wanted` that `body[section]` maps to a non-empty array
 /// or object; `None` when the body is not a JSON object with that section.
 pub(crate) fn listed(body: &[u8], section: &str, wanted: &[String]) -> Option<Vec<String>> {
+    read(body, section, wanted, None)
+}
+
+/// [`listed`], offering every name of the section to `near` on the way.
+pub(crate) fn listed_near(
+    body: &[u8],
+    section: &str,
+    wanted: &[String],
+    near: &mut Near,
+) -> Option<Vec<String>> {
+    read(body, section, wanted, Some(near))
+}
+
+fn read(
+    body: &[u8],
+    section: &str,
+    wanted: &[String],
+    near: Option<&mut Near>,
+) -> Option<Vec<String>> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    Root { section, wanted }.deserialize(&mut de).ok().flatten()
+    Root {
+        section,
+        wanted,
+        near,
+    }
+    .deserialize(&mut de)
+    .ok()
+    .flatten()
 }
 
 struct Root<'a> {
     section: &'a str,
     wanted: &'a [String],
+    near: Option<&'a mut Near>,
 }
 
 impl<'de> DeserializeSeed<'de> for Root<'_> {
@@ -30,11 +59,11 @@ impl<'de> Visitor<'de> for Root<'_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = None;
         while let Some(key) = map.next_key::<String>()? {
             if key == self.section && found.is_none() {
-                found = map.next_value_seed(Section(self.wanted))?;
+                found = map.next_value_seed(Section(self.wanted, self.near.as_deref_mut()))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -43,7 +72,7 @@ impl<'de> Visitor<'de> for Root<'_> {
     }
 }
 
-struct Section<'a>(&'a [String]);
+struct Section<'a>(&'a [String], Option<&'a mut Near>);
 
 impl<'de> DeserializeSeed<'de> for Section<'_> {
     type Value = Option<Vec<String>>;
@@ -57,10 +86,15 @@ impl<'de> Visitor<'de> for Section<'_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object of packages")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut names = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             let non_empty = map.next_value_seed(NonEmpty)?;
+            if let Some(near) = self.1.as_deref_mut()
+                && non_empty
+            {
+                near.offer(&key);
+            }
             if non_empty && self.0.contains(&key) && !names.contains(&key) {
                 names.push(key);
             }

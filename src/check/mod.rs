@@ -7,6 +7,7 @@
 pub(crate) mod classify;
 pub(crate) mod download_token;
 pub(crate) mod entitlement;
+mod hidden;
 pub(crate) mod http;
 pub(crate) mod listing;
 pub(crate) mod net_error;
@@ -24,7 +25,7 @@ use crate::composer::repo_url::RepoUrl;
 use crate::exit::{Failure, Outcome, Status};
 use crate::keys::Keys;
 use crate::report::Reporter;
-use classify::{Context, NOT_ENTITLED_HINT};
+use classify::Context;
 use http::{BasicAuth, Client, Reply};
 
 /// Check `keys` against `repo` as `args` asks: `Ok` holds an outcome that
@@ -139,7 +140,8 @@ fn probe(
             client,
             auth: &auth,
         };
-        report.packages = entitlement::visibility(&doc, names, repo, &mut fetch)?;
+        let mut near = hidden::Near::new(names);
+        report.packages = entitlement::visibility(&doc, names, repo, &mut fetch, &mut near)?.into();
         let hidden: Vec<&str> = report
             .packages
             .iter()
@@ -151,7 +153,8 @@ fn probe(
                 "the keys are valid for {repository}, but cannot see {}",
                 hidden.join(", ")
             );
-            return Err(Outcome::of(Status::NotEntitled, message).with_hint(NOT_ENTITLED_HINT));
+            let hint = hidden::hint(&hidden, &near);
+            return Err(Outcome::of(Status::NotEntitled, message).with_hint(hint));
         }
         ok_message.push_str(&format!("; visible: {}", names.join(", ")));
     }

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::entitlement::normalize;
 use crate::cli::settings;
 use crate::composer;
 use crate::composer::repo_url::RepoUrl;
@@ -136,9 +135,31 @@ fn from_project(working_dir: &Path, repo: &RepoUrl, reporter: &mut dyn Reporter)
     }
 }
 
+/// A package name as Composer accepts it, lowercased; `None` if it is not one.
+pub(crate) fn normalize(name: &str) -> Option<String> {
+    let name = name.trim().to_ascii_lowercase();
+    let (vendor, package) = name.split_once('/')?;
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    };
+    (ok(vendor) && ok(package)).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_normalized() {
+        assert_eq!(
+            normalize(" Magento/Product-Enterprise-Edition ").as_deref(),
+            Some("magento/product-enterprise-edition")
+        );
+        assert_eq!(normalize("nope"), None);
+        assert_eq!(normalize("a/b c"), None);
+    }
     use crate::report::Recorder;
 
     fn repo() -> RepoUrl {

@@ -1,14 +1,24 @@
-//! The certificates the check trusts: the system store, or `SSL_CERT_FILE` /
-//! `SSL_CERT_DIR` when set (as Composer and OpenSSL read them), plus `--ca-file`.
-//! There is no way to turn verification off.
+//! The certificates the check trusts, from the sources Composer reads, in
+//! its order (composer/ca-bundle `CaBundle::getSystemCaRootBundlePath`),
+//! plus `--ca-file`. There is no way to turn verification off.
 //!
-//! The system store is the first CA bundle file found (the file Composer's
-//! composer/ca-bundle gives PHP and curl), the certificate directory only
-//! where there is no such file. Loading both, as rustls-native-certs does,
-//! parses every certificate twice on Debian and Ubuntu, where
-//! update-ca-certificates writes the same certificates to both: that was 80%
-//! of a check's instructions. A certificate put only in the directory, by
-//! hand, is not trusted; name it in SSL_CERT_DIR or --ca-file.
+//! 1. `SSL_CERT_FILE` and `SSL_CERT_DIR`: a file that holds a certificate,
+//!    and every file in each directory of the list (the `*.0` links
+//!    `c_rehash` / `openssl rehash` make included, each file read once).
+//!    Composer takes the first of the two that is usable; curl and OpenSSL
+//!    read both, so a certificate in either is trusted. One that is set but
+//!    holds nothing (a file that is not there) is passed over, as Composer
+//!    passes it over.
+//! 2. Else the system store: the first CA bundle file found (the file
+//!    composer/ca-bundle gives PHP and curl). Not also the certificate
+//!    directory: on Debian and Ubuntu update-ca-certificates writes the
+//!    same certificates to both, and reading both doubles the cost of a
+//!    check; a certificate put only in the system directory, by hand, is
+//!    trusted when SSL_CERT_DIR or --ca-file names it.
+//! 3. Else the platform's store (rustls-native-certs: the keychain on
+//!    macOS, the Windows store).
+//!
+//! Every PEM file is read by rustls-pki-types' parser.
 
 use std::path::{Path, PathBuf};
 
@@ -46,8 +56,22 @@ impl Roots {
 }
 
 fn system_certs() -> Vec<CertificateDer<'static>> {
-    if std::env::var_os("SSL_CERT_DIR").is_none()
-        && let Some(file) = bundle_file()
+    certs_for(
+        std::env::var_os("SSL_CERT_FILE").as_deref(),
+        std::env::var_os("SSL_CERT_DIR").as_deref(),
+    )
+}
+
+/// The trusted certificates, given `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+fn certs_for(
+    file: Option<&std::ffi::OsStr>,
+    dirs: Option<&std::ffi::OsStr>,
+) -> Vec<CertificateDer<'static>> {
+    let from_env = from_variables(file, dirs);
+    if !from_env.is_empty() {
+        return from_env;
+    }
+    if let Some(file) = bundle_file()
         && let Ok(bytes) = std::fs::read(&file)
     {
         let found = pem_certificates(&bytes);
@@ -55,17 +79,37 @@ fn system_certs() -> Vec<CertificateDer<'static>> {
             return found;
         }
     }
-    // A directory, or nothing readable: rustls-native-certs, which reads
-    // SSL_CERT_FILE and SSL_CERT_DIR as OpenSSL does, else the platform's store.
     rustls_native_certs::load_native_certs().certs
 }
 
-/// The one file of CA certificates to read: `SSL_CERT_FILE`, else (on Unix
-/// but macOS, whose store is the keychain) the first bundle file found.
-fn bundle_file() -> Option<PathBuf> {
-    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
-        return Some(file.into());
+/// The certificates of `SSL_CERT_FILE` and of every file in each directory
+/// of `SSL_CERT_DIR` (a `:`-separated list, as OpenSSL reads it), each
+/// certificate once; unreadable entries are skipped, as curl skips them.
+fn from_variables(
+    file: Option<&std::ffi::OsStr>,
+    dirs: Option<&std::ffi::OsStr>,
+) -> Vec<CertificateDer<'static>> {
+    let mut certs = Vec::new();
+    if let Some(file) = file.filter(|f| !f.is_empty())
+        && let Ok(bytes) = std::fs::read(file)
+    {
+        certs.extend(pem_certificates(&bytes));
     }
+    for dir in dirs.map(std::env::split_paths).into_iter().flatten() {
+        if !dir.as_os_str().is_empty() {
+            // Links to one file (hash names, readable names) are read once.
+            certs.extend(rustls_native_certs::load_certs_from_paths(None, Some(&dir)).certs);
+        }
+    }
+    certs.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    certs.dedup();
+    certs
+}
+
+/// The first bundle file found on the system (on Unix but macOS, whose store
+/// is the keychain): what Composer uses when the variables give nothing.
+/// openssl-probe returns `SSL_CERT_FILE` instead when that file exists.
+fn bundle_file() -> Option<PathBuf> {
     #[cfg(all(unix, not(target_os = "macos")))]
     return openssl_probe::probe().cert_file;
     #[cfg(not(all(unix, not(target_os = "macos"))))]
@@ -101,5 +145,66 @@ mod tests {
             expected.push(cert.der().clone());
         }
         assert_eq!(pem_certificates(pem.as_bytes()), expected);
+    }
+
+    fn ca(name: &str) -> (String, CertificateDer<'static>) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec![format!("{name}.test")]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), cert.der().clone())
+    }
+
+    #[test]
+    fn every_file_of_each_directory_and_the_file_are_read_once() {
+        let root = tempfile::tempdir().unwrap();
+        let (a_pem, a) = ca("a");
+        let (b_pem, b) = ca("b");
+        let (c_pem, c) = ca("c");
+        // A bundle file, and two directories: one as c_rehash leaves it (a
+        // hash-named link to a file elsewhere, and a readable-name link to
+        // the same file), one with a plain file and what is not a certificate.
+        let bundle = root.path().join("bundle.pem");
+        std::fs::write(&bundle, &a_pem).unwrap();
+        let hashed = root.path().join("hashed");
+        let plain = root.path().join("plain");
+        std::fs::create_dir_all(&hashed).unwrap();
+        std::fs::create_dir_all(plain.join("a-subdirectory")).unwrap();
+        std::fs::write(root.path().join("b.pem"), &b_pem).unwrap();
+        std::os::unix::fs::symlink("../b.pem", hashed.join("9d66eef0.0")).unwrap();
+        std::os::unix::fs::symlink("../b.pem", hashed.join("b.pem")).unwrap();
+        std::os::unix::fs::symlink("../gone.pem", hashed.join("00000000.0")).unwrap();
+        std::fs::write(plain.join("c.crt"), &c_pem).unwrap();
+        std::fs::write(plain.join("README"), "not a certificate").unwrap();
+        let dirs = std::env::join_paths([&hashed, &plain]).unwrap();
+
+        let mut all = vec![a.clone(), b.clone(), c];
+        all.sort_unstable_by(|x, y| x.as_ref().cmp(y.as_ref()));
+        assert_eq!(from_variables(Some(bundle.as_os_str()), Some(&dirs)), all);
+        assert_eq!(from_variables(None, Some(hashed.as_os_str())), [b]);
+        assert_eq!(from_variables(Some(bundle.as_os_str()), None), [a]);
+        // Set but holding nothing: nothing, so the system store is read.
+        let missing = root.path().join("missing.pem");
+        assert!(from_variables(Some(missing.as_os_str()), Some("".as_ref())).is_empty());
+    }
+
+    #[test]
+    fn a_variable_that_gives_nothing_is_passed_over_as_composer_does() {
+        let root = tempfile::tempdir().unwrap();
+        let missing = root.path().join("missing.pem");
+        let system = certs_for(None, None);
+        // Composer goes on to the system's bundle; OpenSSL would trust nothing.
+        assert_eq!(
+            certs_for(Some(missing.as_os_str()), None).len(),
+            system.len()
+        );
+        assert_eq!(
+            certs_for(Some(missing.as_os_str()), Some(root.path().as_os_str())).len(),
+            system.len()
+        );
+        // One that gives a certificate replaces the system store.
+        let (pem, der) = ca("only");
+        let file = root.path().join("only.pem");
+        std::fs::write(&file, pem).unwrap();
+        assert_eq!(certs_for(Some(file.as_os_str()), None), [der]);
     }
 }

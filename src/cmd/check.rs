@@ -9,6 +9,7 @@ use crate::composer;
 use crate::composer::binary::{ComposerBinary, Precedence};
 use crate::composer::home::{ProcessEnv, composer_home};
 use crate::composer::repo_url::RepoUrl;
+use crate::composer::shadow::{self, KeysIn};
 use crate::composer::sources;
 use crate::exit::{Outcome, Status};
 use crate::keys::{self, Intake, Keys};
@@ -68,7 +69,18 @@ fn report(args: &CheckCommandArgs, repo: &RepoUrl, reporter: &mut dyn Reporter) 
         reporter,
     )?;
     let keys = match keys::read(&args.keys, repo.is_magento(), reporter)? {
-        Intake::Present(keys) => keys,
+        Intake::Present(keys) => {
+            // Keys from the environment: say if Composer would send others.
+            let mut outcome = checking::check(repo, &keys, &args.check, &names)?;
+            outcome.shadowed_by = Box::new(shadow::warn(
+                &args.repo.working_dir,
+                &repo.auth_host(),
+                &keys,
+                KeysIn::Nowhere,
+                reporter,
+            ));
+            return Ok(outcome);
+        }
         Intake::Missing => match composer_credentials(args, repo, reporter) {
             Some(keys) => keys,
             None => {

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::prepare::{self, CheckPolicy, Prepared};
 use crate::cli::{ExecArgs, Mode};
+use crate::composer::shadow::KeysIn;
 use crate::exit::{Code, Failure, Outcome, Status};
 use crate::journal::{self, Written, liveness::Lifetime};
 use crate::report::Reporter;
@@ -45,7 +46,7 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, O
         let code = run_unfolded(signals, command, reporter)?;
         return Ok((code, Outcome::of(Status::Skipped, "")));
     };
-    let checked = prepared.outcome.clone();
+    let mut checked = prepared.outcome.clone();
     let host = prepared.repo.auth_host();
     // The child gets the credentials through Composer's channel alone:
     // the key variables are not passed on.
@@ -59,6 +60,7 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, O
         reporter.info(&format!(
             "the command gets credentials for {host} in COMPOSER_AUTH; nothing is written"
         ));
+        checked.shadowed_by = Box::new(shadow(args, &prepared, KeysIn::Env, reporter));
         return Ok((run_unfolded(signals, command, reporter)?, checked));
     }
     // exec lives as long as the command: if it dies, so does its setup.
@@ -73,6 +75,12 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, O
     reporter.info(&format!(
         "wrote credentials for {host} to {} while the command runs",
         written.target.display()
+    ));
+    checked.shadowed_by = Box::new(shadow(
+        args,
+        &prepared,
+        KeysIn::File(&written.target),
+        reporter,
     ));
     let outcome = run_unfolded(signals, command, reporter);
     reporter.group("magento-auth exec: cleanup");
@@ -90,6 +98,23 @@ pub(crate) fn run(args: &ExecArgs, reporter: &mut dyn Reporter) -> Result<(u8, O
         (Err(err), _) => return Err(err),
     };
     Ok((code, checked))
+}
+
+/// Warn when Composer will use other credentials than the keys given to it.
+fn shadow(
+    args: &ExecArgs,
+    prepared: &Prepared,
+    written: KeysIn,
+    reporter: &mut dyn Reporter,
+) -> Vec<crate::exit::Shadowed> {
+    let host = prepared.repo.auth_host();
+    crate::composer::shadow::warn(
+        &args.repo.working_dir,
+        &host,
+        &prepared.keys,
+        written,
+        reporter,
+    )
 }
 
 /// The command's file, as a shell finds it; else the status a shell exits

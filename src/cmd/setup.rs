@@ -9,6 +9,7 @@ use crate::ci::{self, Platform};
 use crate::cli::{Mode, SetupArgs};
 use crate::composer::auth::composer_auth_value;
 use crate::composer::repo_url::RepoUrl;
+use crate::composer::shadow::{self, KeysIn};
 use crate::exit::{Failure, Outcome, Status};
 use crate::journal::{self, liveness::Lifetime};
 use crate::report::{Reporter, Summary};
@@ -75,6 +76,17 @@ pub(crate) fn run(args: &SetupArgs, reporter: &mut dyn Reporter) -> Result<Summa
             summary.auth_file = Some(written.target);
         }
     }
+    let written = summary
+        .auth_file
+        .as_deref()
+        .map_or(KeysIn::Env, KeysIn::File);
+    summary.outcome.shadowed_by = Box::new(shadow::warn(
+        &args.repo.working_dir,
+        &host,
+        &prepared.keys,
+        written,
+        reporter,
+    ));
     Ok(summary)
 }
 

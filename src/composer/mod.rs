@@ -4,6 +4,7 @@ pub(crate) mod auth;
 pub(crate) mod binary;
 pub(crate) mod home;
 pub(crate) mod repo_url;
+pub(crate) mod shadow;
 pub(crate) mod sources;
 
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::auth::{AuthDoc, HTTP_BASIC, entry_fingerprint};
+use super::auth::{AuthDoc, HTTP_BASIC, entry_fingerprint, sha256_hex};
 use super::binary::Precedence;
 use crate::journal::{MAX_AUTH_BYTES, dir::read_path};
 use crate::secret;
@@ -36,6 +36,9 @@ pub(crate) enum Holding {
         username: String,
         password: String,
         fingerprint: String,
+        /// The username and password alone, hashed: the same credentials
+        /// written with other fields or in another order compare equal.
+        credentials: String,
     },
 }
 
@@ -131,6 +134,12 @@ pub(crate) fn winning_credentials(
     ))
 }
 
+/// What [`Holding::Entry`]'s `credentials` holds for a username and password.
+pub(crate) fn credentials_fingerprint(username: &str, password: &str) -> String {
+    // Keys never hold NUL (refused as a control character): ours read one way.
+    sha256_hex(format!("{username}\0{password}").as_bytes())
+}
+
 fn from_file(origin: Origin, path: &Path, host: &str, in_config: bool) -> Source {
     let label = if in_config {
         format!("{} (\"config\" section)", path.display())
@@ -182,6 +191,7 @@ fn holding_of(bytes: &[u8], what: &str, host: &str, in_config: bool) -> Holding 
                 username: secret::preview(field("username"), 4),
                 password: secret::preview(field("password"), 0),
                 fingerprint: entry_fingerprint(entry),
+                credentials: credentials_fingerprint(field("username"), field("password")),
             }
         }
     }

@@ -34,6 +34,7 @@ mod help;
 mod keys;
 #[cfg(unix)]
 mod ledger;
+mod not_entitled;
 mod platforms;
 #[cfg(unix)]
 mod readme;
@@ -42,7 +43,11 @@ mod scan;
 mod settings;
 mod setup;
 #[cfg(unix)]
+mod shadow;
+#[cfg(unix)]
 mod shared_runner;
+#[cfg(unix)]
+mod trust;
 #[cfg(windows)]
 mod windows;
 mod words;
