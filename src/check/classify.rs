@@ -5,11 +5,12 @@ use serde_json::{Map, Value};
 
 use super::http::Reply;
 use super::net_error::{NetError, NetKind};
+use crate::cli::settings;
 use crate::exit::{Outcome, Status};
 use crate::sanitize;
 
 /// An outcome of the table with its hint.
-fn verdict(status: Status, message: String, hint: &str) -> Outcome {
+fn verdict(status: Status, message: String, hint: impl Into<String>) -> Outcome {
     Outcome::of(status, message).with_hint(hint)
 }
 
@@ -72,15 +73,21 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Outcome {
             verdict(
                 Status::Unreachable,
                 format!("{url} redirects (HTTP {status}) to {target}; redirects are not followed"),
-                "credentials go to the repository's own host alone: give --repo-url the address \
-                 that answers without a redirect",
+                format!(
+                    "credentials go to the repository's own host alone: give {} the address \
+                     that answers without a redirect",
+                    settings::name("--repo-url")
+                ),
             )
         }
         404 => verdict(
             Status::Unreachable,
             format!("{url} was not found (HTTP 404){said}"),
-            "check --repo-url; repo.magento.com also answers 404 when the licence was revoked \
-             or the keys were deleted: check them in Commerce Marketplace, My Profile, Access Keys",
+            format!(
+                "check {}; repo.magento.com also answers 404 when the licence was revoked \
+                 or the keys were deleted: check them in Commerce Marketplace, My Profile, Access Keys",
+                settings::name("--repo-url")
+            ),
         ),
         429 | 500..=599 => verdict(
             Status::Unreachable,
@@ -97,13 +104,20 @@ fn http_failure(reply: &Reply, ctx: &Context) -> Outcome {
                     .map(|d| format!("; it asked to retry after {} s", d.as_secs()))
                     .unwrap_or_default()
             ),
-            "the repository is failing or limiting requests: try again later, or raise \
-             --retries and --timeout",
+            format!(
+                "the repository is failing or limiting requests: try again later, or raise \
+                 {} and {}",
+                settings::name("--retries"),
+                settings::name("--timeout")
+            ),
         ),
         _ => verdict(
             Status::Unreachable,
             format!("{url} answered HTTP {status}{said}"),
-            "check --repo-url, and any proxy between the job and the repository",
+            format!(
+                "check {}, and any proxy between the job and the repository",
+                settings::name("--repo-url")
+            ),
         ),
     }
 }
@@ -120,27 +134,28 @@ fn net_failure(err: &NetError, ctx: &Context) -> Outcome {
         err.detail
     );
     let hint = match err.kind {
-        NetKind::Dns => {
-            "check the host in --repo-url and the job's DNS; a job that must use a proxy needs \
-             HTTPS_PROXY"
-        }
-        NetKind::Connect => {
-            "check the job's network and firewall; a job that must use a proxy needs HTTPS_PROXY \
-             (and NO_PROXY for hosts it must not proxy)"
-        }
-        NetKind::Proxy => {
-            "check HTTPS_PROXY / https_proxy / ALL_PROXY and NO_PROXY: the proxy must be \
-             running and allow CONNECT to the repository"
-        }
-        NetKind::Tls => TLS_HINT,
-        NetKind::Timeout => {
-            "the repository did not answer in time: raise --timeout, or check the firewall and \
-             proxy settings (HTTPS_PROXY, NO_PROXY)"
-        }
-        NetKind::Protocol | NetKind::TooLarge => {
+        NetKind::Dns => format!(
+            "check the host in {} and the job's DNS; a job that must use a proxy needs \
+             HTTPS_PROXY",
+            settings::name("--repo-url")
+        ),
+        NetKind::Connect => "check the job's network and firewall; a job that must use a proxy \
+                             needs HTTPS_PROXY (and NO_PROXY for hosts it must not proxy)"
+            .into(),
+        NetKind::Proxy => "check HTTPS_PROXY / https_proxy / ALL_PROXY and NO_PROXY: the proxy \
+                           must be running and allow CONNECT to the repository"
+            .into(),
+        NetKind::Tls => TLS_HINT.into(),
+        NetKind::Timeout => format!(
+            "the repository did not answer in time: raise {}, or check the firewall and \
+             proxy settings (HTTPS_PROXY, NO_PROXY)",
+            settings::name("--timeout")
+        ),
+        NetKind::Protocol | NetKind::TooLarge => format!(
             "something between the job and the repository is not speaking HTTP as expected: \
-             check --repo-url and any proxy"
-        }
+             check {} and any proxy",
+            settings::name("--repo-url")
+        ),
     };
     verdict(Status::Unreachable, message, hint)
 }
@@ -167,7 +182,10 @@ pub(crate) fn repository_document(
                 "{} answered HTTP 200 with something that is not a Composer repository",
                 ctx.url
             ),
-            "check --repo-url; a captive portal or proxy may be answering in the repository's place",
+            format!(
+                "check {}; a captive portal or proxy may be answering in the repository's place",
+                settings::name("--repo-url")
+            ),
         )
     };
     match serde_json::from_slice::<Value>(&reply.body) {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::hidden::Near;
 use super::http::Reply;
 use super::listing::{listed, listed_near};
+use crate::cli::settings;
 use crate::composer::auth::sha256_hex;
 use crate::composer::repo_url::{RepoUrl, UrlError};
 use crate::exit::{Outcome, Status};
@@ -183,8 +184,10 @@ fn providers(
             Some(found) => take(found, wanted),
             None => {
                 let message = format!("{} is not a Composer provider file", url.shown());
-                return Err(Outcome::of(Status::Unreachable, message)
-                    .with_hint("check --repo-url, and any proxy in between"));
+                return Err(Outcome::of(Status::Unreachable, message).with_hint(format!(
+                    "check {}, and any proxy in between",
+                    settings::name("--repo-url")
+                )));
             }
         }
     }

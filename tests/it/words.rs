@@ -286,3 +286,32 @@ fn writes_before_checking(text: &str) -> bool {
     });
     matches!((first_write, first_check), (Some(w), Some(c)) if w < c)
 }
+
+/// The check's own hints (here a 404) name the repository's setting in the
+/// platform's words too.
+#[test]
+fn the_checks_hints_name_the_repository_setting_in_the_platforms_words() {
+    for platform in PLATFORMS {
+        let repo = crate::fake_repo::FakeRepo::http();
+        let mut world = platform.world(true);
+        world.set("MAGENTO_AUTH_REPO_URL", repo.url());
+        // On GitHub stdout starts with the keys' ::add-mask:: lines, by design.
+        let out = world
+            .run_secret_stdout(&["check", "--retries", "0"])
+            .code(6);
+        let unmasked: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect();
+        assert_no_secret(&unmasked.join("\n"), "stdout");
+        let text = said(&out);
+        let context = format!("{platform:?}: {out:#?}");
+        assert!(text.contains("HTTP 404"), "{context}");
+        let words = format!("check {};", platform.words("--repo-url"));
+        assert!(text.contains(&words), "{context}");
+        if platform.is_ci() {
+            assert!(!text.contains("--repo-url"), "{context}");
+        }
+    }
+}
