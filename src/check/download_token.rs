@@ -68,7 +68,7 @@ pub(crate) fn check(
     let roots = trust::Roots::load(args.check.ca_file.as_deref())?;
     let timeout = crate::cli::timeout(args.check.timeout)?;
     let retries = crate::cli::retries(args.check.retries)?;
-    let mut client = match Client::new(&roots, timeout, retries) {
+    let mut client = match Client::new(roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
             conclude(report, Outcome::of(Status::Unreachable, why));

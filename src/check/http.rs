@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ureq::Agent;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
-use super::net_error::{NetError, NetKind, net_error};
+use super::net_error::{NetError, NetKind, is_unknown_issuer, net_error};
 use super::noproxy::{self, NoProxy};
 use super::retry_after::retry_after_from;
 use super::trust::Roots;
@@ -51,8 +51,9 @@ impl BasicAuth {
 }
 
 pub(crate) struct Client {
+    roots: Roots,
     direct: Agent,
-    proxied: Option<(Agent, String)>,
+    proxied: Option<(Agent, String, ureq::Proxy)>,
     no_proxy: NoProxy,
     started: Instant,
     deadline: Instant,
@@ -67,11 +68,11 @@ impl Client {
     /// Only https requests may go through a proxy (as a CONNECT tunnel, so the
     /// proxy sees a host and port, never the credentials); plain http, which
     /// is allowed for loopback hosts alone, always goes direct.
-    pub(crate) fn new(roots: &Roots, timeout: Duration, retries: u32) -> Result<Self, String> {
+    pub(crate) fn new(roots: Roots, timeout: Duration, retries: u32) -> Result<Self, String> {
         let env = |name: &str| std::env::var(name).ok();
         let proxy_url = noproxy::proxy_from_env("https", &env);
         let no_proxy = noproxy::no_proxy_from_env(&env);
-        let direct = agent(roots, None)?;
+        let direct = agent(&roots, None)?;
         let proxied = match proxy_url {
             None => None,
             Some(url) => {
@@ -88,7 +89,11 @@ impl Client {
                 }
                 let proxy = ureq::Proxy::new(&url)
                     .map_err(|_| format!("the proxy URL {} is not valid", proxy_display(&url)))?;
-                Some((agent(roots, Some(proxy))?, proxy_display(&url)))
+                Some((
+                    agent(&roots, Some(proxy.clone()))?,
+                    proxy_display(&url),
+                    proxy,
+                ))
             }
         };
         let started = Instant::now();
@@ -98,6 +103,7 @@ impl Client {
             .checked_add(timeout)
             .unwrap_or_else(|| started + Duration::from_secs(86_400 * 365));
         Ok(Client {
+            roots,
             direct,
             proxied,
             no_proxy,
@@ -115,7 +121,7 @@ impl Client {
     /// The proxy a request to `url` goes through, for messages.
     pub(crate) fn proxy_for(&self, url: &RepoUrl) -> Option<&str> {
         match &self.proxied {
-            Some((_, shown))
+            Some((_, shown, _))
                 if url.is_https() && !self.no_proxy.bypasses(url.host(), url.port()) =>
             {
                 Some(shown)
@@ -169,24 +175,27 @@ impl Client {
         }
         self.attempts += 1;
         let via_proxy = self.proxy_for(url).is_some();
-        let agent = match (&self.proxied, via_proxy) {
-            (Some((agent, _)), true) => agent,
-            _ => &self.direct,
-        };
-        let mut request = agent
-            .get(url.uri().clone())
-            .header("Accept", "application/json")
-            .config()
-            .timeout_global(Some(remaining))
-            // A dropped SYN should leave time for a retry.
-            .timeout_connect(Some(remaining.min(CONNECT_TIMEOUT)))
-            .build();
-        if let Some(auth) = auth
-            && auth.authority.eq_ignore_ascii_case(&url.auth_host())
+        let mut sent = self.send(url, auth, via_proxy, remaining);
+        // A CA in the system's certificate directory but not in its bundle:
+        // read the directory, as curl would have, and ask once more.
+        if let Err(err) = &sent
+            && is_unknown_issuer(err)
+            && let Some(wider) = self.roots.widened()
         {
-            request = request.header("Authorization", auth.header.expose());
+            self.direct = agent(&wider, None).map_err(|detail| NetError {
+                kind: NetKind::Tls,
+                detail,
+            })?;
+            if let Some((proxied, _, proxy)) = &mut self.proxied {
+                *proxied = agent(&wider, Some(proxy.clone())).map_err(|detail| NetError {
+                    kind: NetKind::Tls,
+                    detail,
+                })?;
+            }
+            self.roots = wider;
+            sent = self.send(url, auth, via_proxy, remaining);
         }
-        let response = request.call().map_err(|err| net_error(err, via_proxy))?;
+        let response = sent.map_err(|err| net_error(err, via_proxy))?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -220,6 +229,36 @@ impl Client {
             retry_after,
             body,
         })
+    }
+}
+
+impl Client {
+    /// One GET of `url`, with the credentials when it is on their authority.
+    fn send(
+        &self,
+        url: &RepoUrl,
+        auth: Option<&BasicAuth>,
+        via_proxy: bool,
+        remaining: Duration,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let agent = match (&self.proxied, via_proxy) {
+            (Some((agent, _, _)), true) => agent,
+            _ => &self.direct,
+        };
+        let mut request = agent
+            .get(url.uri().clone())
+            .header("Accept", "application/json")
+            .config()
+            .timeout_global(Some(remaining))
+            // A dropped SYN should leave time for a retry.
+            .timeout_connect(Some(remaining.min(CONNECT_TIMEOUT)))
+            .build();
+        if let Some(auth) = auth
+            && auth.authority.eq_ignore_ascii_case(&url.auth_host())
+        {
+            request = request.header("Authorization", auth.header.expose());
+        }
+        request.call()
     }
 }
 

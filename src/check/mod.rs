@@ -72,7 +72,7 @@ pub(crate) fn check(
     let timeout = crate::cli::timeout(args.timeout)?;
     let retries = crate::cli::retries(args.retries)?;
     let mut outcome = Outcome::of(Status::Ok, "").with_repository(repo.base());
-    let mut client = match Client::new(&roots, timeout, retries) {
+    let mut client = match Client::new(roots, timeout, retries) {
         Ok(client) => client,
         Err(why) => {
             return Ok(outcome.concluded(

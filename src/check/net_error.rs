@@ -128,6 +128,25 @@ fn is_lookup_failure(io: &std::io::Error) -> bool {
     io.to_string().contains("failed to lookup address")
 }
 
+/// Whether `err` is a certificate signed by a CA not among the roots: the
+/// one TLS failure that more roots can cure.
+pub(crate) fn is_unknown_issuer(err: &ureq::Error) -> bool {
+    let unknown = |tls: &rustls::Error| {
+        matches!(
+            tls,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+        )
+    };
+    match err {
+        ureq::Error::Rustls(tls) => unknown(tls),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+            .is_some_and(unknown),
+        _ => false,
+    }
+}
+
 fn tls_detail(err: &rustls::Error) -> String {
     use rustls::CertificateError as C;
     match err {

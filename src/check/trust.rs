@@ -10,11 +10,12 @@
 //!    holds nothing (a file that is not there) is passed over, as Composer
 //!    passes it over.
 //! 2. Else the system store: the first CA bundle file found (the file
-//!    composer/ca-bundle gives PHP and curl). Not also the certificate
-//!    directory: on Debian and Ubuntu update-ca-certificates writes the
-//!    same certificates to both, and reading both doubles the cost of a
-//!    check; a certificate put only in the system directory, by hand, is
-//!    trusted when SSL_CERT_DIR or --ca-file names it.
+//!    composer/ca-bundle gives PHP and curl), and the system's certificate
+//!    directory, which curl (and so Composer) reads beside it. The directory
+//!    is read only when a server's CA is not in the bundle ([`Roots::widened`]):
+//!    on Debian and Ubuntu update-ca-certificates writes the same
+//!    certificates to both, and reading both every time doubles the cost of
+//!    a check, while a CA put only in the directory, by hand, is rare.
 //! 3. Else the platform's store (rustls-native-certs: the keychain on
 //!    macOS, the Windows store).
 //!
@@ -29,13 +30,16 @@ use crate::exit::Failure;
 
 pub(crate) struct Roots {
     pub(crate) certs: Vec<CertificateDer<'static>>,
+    /// The system's certificate directories, when they are trusted but were
+    /// not read yet (see [`Roots::widened`]).
+    unread_dirs: Vec<PathBuf>,
 }
 
 impl Roots {
     pub(crate) fn load(ca_file: Option<&Path>) -> Result<Self, Failure> {
         // Unreadable entries in the store are skipped, as curl skips them;
         // an empty store shows up as a TLS error naming the CA options.
-        let mut certs = system_certs();
+        let (mut certs, unread_dirs) = system_certs();
         if let Some(path) = ca_file {
             let bad = |why: String| {
                 Failure::bad_input(format!("--ca-file {}: {why}", path.display()))
@@ -51,35 +55,57 @@ impl Roots {
             }
             certs.extend(extra);
         }
-        Ok(Roots { certs })
+        Ok(Roots { certs, unread_dirs })
+    }
+
+    /// These roots and the system's certificate directory, for a server
+    /// whose CA is not among them; `None` when there is nothing more to read.
+    pub(crate) fn widened(&self) -> Option<Roots> {
+        if self.unread_dirs.is_empty() {
+            return None;
+        }
+        let mut certs = self.certs.clone();
+        for dir in &self.unread_dirs {
+            certs.extend(rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs);
+        }
+        certs.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        certs.dedup();
+        Some(Roots {
+            certs,
+            unread_dirs: Vec::new(),
+        })
     }
 }
 
-fn system_certs() -> Vec<CertificateDer<'static>> {
+/// The trusted certificates, and the system directories left to read when
+/// a server's CA is not among them.
+fn system_certs() -> (Vec<CertificateDer<'static>>, Vec<PathBuf>) {
     certs_for(
         std::env::var_os("SSL_CERT_FILE").as_deref(),
         std::env::var_os("SSL_CERT_DIR").as_deref(),
     )
 }
 
-/// The trusted certificates, given `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+/// The trusted certificates, given `SSL_CERT_FILE` and `SSL_CERT_DIR`, and
+/// the system directories left to read.
 fn certs_for(
     file: Option<&std::ffi::OsStr>,
     dirs: Option<&std::ffi::OsStr>,
-) -> Vec<CertificateDer<'static>> {
+) -> (Vec<CertificateDer<'static>>, Vec<PathBuf>) {
     let from_env = from_variables(file, dirs);
     if !from_env.is_empty() {
-        return from_env;
+        return (from_env, Vec::new());
     }
-    if let Some(file) = bundle_file()
+    let (bundle, dir) = system_locations();
+    if let Some(file) = bundle
         && let Ok(bytes) = std::fs::read(&file)
     {
         let found = pem_certificates(&bytes);
         if !found.is_empty() {
-            return found;
+            return (found, dir);
         }
     }
-    rustls_native_certs::load_native_certs().certs
+    (rustls_native_certs::load_native_certs().certs, Vec::new())
 }
 
 /// The certificates of `SSL_CERT_FILE` and of every file in each directory
@@ -106,14 +132,18 @@ fn from_variables(
     certs
 }
 
-/// The first bundle file found on the system (on Unix but macOS, whose store
-/// is the keychain): what Composer uses when the variables give nothing.
-/// openssl-probe returns `SSL_CERT_FILE` instead when that file exists.
-fn bundle_file() -> Option<PathBuf> {
+/// The first bundle file and the certificate directories found on the system (on
+/// Unix but macOS, whose store is the keychain): what Composer and curl use
+/// when the variables give nothing. openssl-probe returns `SSL_CERT_FILE`
+/// and `SSL_CERT_DIR` instead when they exist.
+fn system_locations() -> (Option<PathBuf>, Vec<PathBuf>) {
     #[cfg(all(unix, not(target_os = "macos")))]
-    return openssl_probe::probe().cert_file;
+    {
+        let probe = openssl_probe::probe();
+        (probe.cert_file, probe.cert_dir)
+    }
     #[cfg(not(all(unix, not(target_os = "macos"))))]
-    None
+    (None, Vec::new())
 }
 
 /// The `CERTIFICATE` blocks of a PEM file; blocks that do not decode are
@@ -154,6 +184,7 @@ mod tests {
         (cert.pem(), cert.der().clone())
     }
 
+    #[cfg(unix)]
     #[test]
     fn every_file_of_each_directory_and_the_file_are_read_once() {
         let root = tempfile::tempdir().unwrap();
@@ -191,20 +222,23 @@ mod tests {
     fn a_variable_that_gives_nothing_is_passed_over_as_composer_does() {
         let root = tempfile::tempdir().unwrap();
         let missing = root.path().join("missing.pem");
-        let system = certs_for(None, None);
+        let system = certs_for(None, None).0;
         // Composer goes on to the system's bundle; OpenSSL would trust nothing.
         assert_eq!(
-            certs_for(Some(missing.as_os_str()), None).len(),
+            certs_for(Some(missing.as_os_str()), None).0.len(),
             system.len()
         );
         assert_eq!(
-            certs_for(Some(missing.as_os_str()), Some(root.path().as_os_str())).len(),
+            certs_for(Some(missing.as_os_str()), Some(root.path().as_os_str()))
+                .0
+                .len(),
             system.len()
         );
         // One that gives a certificate replaces the system store.
         let (pem, der) = ca("only");
         let file = root.path().join("only.pem");
         std::fs::write(&file, pem).unwrap();
-        assert_eq!(certs_for(Some(file.as_os_str()), None), [der]);
+        // ... and the system directory with it.
+        assert_eq!(certs_for(Some(file.as_os_str()), None), (vec![der], vec![]));
     }
 }

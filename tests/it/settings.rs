@@ -568,10 +568,11 @@ fn scan_timeout(case: &Case) {
 fn whole_files(case: &Case) {
     let mut run = case.run();
     let big = run.world.project.join("big.bin");
-    let file = fs::File::create(&big).unwrap();
+    let mut file = fs::File::create(&big).unwrap();
     file.set_len(72 << 20).unwrap();
-    use std::os::unix::fs::FileExt;
-    file.write_all_at(PRIVATE.as_bytes(), 36 << 20).unwrap();
+    use std::io::{Seek, SeekFrom, Write};
+    file.seek(SeekFrom::Start(36 << 20)).unwrap();
+    file.write_all(PRIVATE.as_bytes()).unwrap();
     case.give(&mut run, None, "");
     if case.command == "cleanup" {
         args(&mut run, &["--scan"]);

@@ -1,6 +1,6 @@
-//! A CA that is only in a directory named by SSL_CERT_DIR, as `openssl
-//! rehash` (c_rehash) leaves it, is trusted, as curl and Composer trust it
-//! (issue 13, item 11).
+//! A CA that is only in a certificate directory, as `openssl rehash`
+//! (c_rehash) leaves it, is trusted as curl and Composer trust it: one named
+//! by SSL_CERT_DIR, and the system's own (issue 13, item 11).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -119,4 +119,47 @@ fn composer_and_magento_auth_trust_the_same_ssl_cert_dir() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// With no SSL_CERT_* variable, a CA put in the system's certificate
+/// directory (/etc/ssl/certs) but not in its bundle file is trusted, as curl
+/// (and so Composer) trusts it: the directory is read when the bundle does
+/// not know the server's CA. The directory is replaced in a mount namespace
+/// of the test's own; where none can be made (not root), skipped, except in CI.
+#[test]
+fn a_ca_only_in_the_system_certificate_directory_is_trusted_as_curl_trusts_it() {
+    let world = World::new();
+    let ca = TestCa::new("system-dir");
+    let repo = FakeRepo::https(&ca);
+    repo.require_keys(PUBLIC, PRIVATE);
+    serve_composer1(&repo, &["magento/product-community-edition"]);
+    let Some(dir) = rehashed(&world.root, &ca.cert_pem) else {
+        return;
+    };
+    // The system's bundle as it is, without the test's CA, beside it.
+    fs::copy(
+        "/etc/ssl/certs/ca-certificates.crt",
+        dir.join("ca-certificates.crt"),
+    )
+    .expect("Debian's CA bundle");
+    let script = format!(
+        "mount --bind '{dir}' /etc/ssl/certs || exit 99
+         '{bin}' check --repo-url '{url}' --retries 0; echo \"check=$?\"
+         curl -sS -o /dev/null --max-time 10 '{url}/packages.json'; echo \"curl=$?\"",
+        dir = dir.display(),
+        bin = BIN,
+        url = repo.url(),
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", &script]).env_clear();
+    for (name, value) in &world.vars {
+        cmd.env(name, value);
+    }
+    let out = Outcome::of(cmd);
+    if out.code == 99 && std::env::var_os("CI").is_none() {
+        eprintln!("skipped: cannot bind-mount here (CI, as root, can)");
+        return;
+    }
+    assert!(out.stdout.contains("curl=0"), "the test is wrong: {out:#?}");
+    assert!(out.stdout.contains("check=0"), "{out:#?}");
 }
