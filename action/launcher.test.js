@@ -335,39 +335,6 @@ test(
   }),
 );
 
-test(
-  'scripts/update-checksums puts a release\'s SHA256SUMS into the table and refuses an incomplete one',
-  { skip: !unix && 'runs the script through its shebang' },
-  withJob(async (job) => {
-    const { spawnSync } = require('node:child_process');
-    const script = path.join(__dirname, '..', 'scripts', 'update-checksums');
-    const table = path.join(job.root, 'checksums.json');
-    fs.writeFileSync(table, JSON.stringify({ versions: {} }));
-    const targets = [
-      'x86_64-unknown-linux-musl',
-      'aarch64-unknown-linux-musl',
-      'x86_64-apple-darwin',
-      'aarch64-apple-darwin',
-      'x86_64-pc-windows-msvc',
-    ];
-    const sha = (i) => String(i).repeat(64);
-    const lines = targets.map((t, i) => `${sha(i + 1)}  ${assetName(t)}`);
-    const sums = path.join(job.root, 'SHA256SUMS');
-    fs.writeFileSync(sums, `${lines.join('\n')}\n`);
-    const ok = spawnSync(script, ['1.2.3', sums, table], { encoding: 'utf8' });
-    assert.equal(ok.status, 0, ok.stderr);
-    const written = JSON.parse(fs.readFileSync(table, 'utf8'));
-    assert.equal(written.default, undefined, 'the table has no default: the launcher uses its own version');
-    assert.deepEqual(Object.keys(written.versions['1.2.3']).sort(), [...targets].sort());
-    assert.equal(written.versions['1.2.3']['x86_64-pc-windows-msvc'], sha(5));
-    fs.writeFileSync(sums, `${lines.slice(1).join('\n')}\n`);
-    const incomplete = spawnSync(script, ['1.2.4', sums, table], { encoding: 'utf8' });
-    assert.equal(incomplete.status, 1);
-    assert.match(incomplete.stderr, /lacks x86_64-unknown-linux-musl/);
-    assert.equal(JSON.parse(fs.readFileSync(table, 'utf8')).versions['1.2.4'], undefined);
-  }),
-);
-
 /**
  * Every status word setup can give the action's `status` output, read from the
  * binary's one `Status::word()` (src/exit.rs), less the words only cleanup
