@@ -163,3 +163,34 @@ test('the tree as committed: action/checksums.json has no default, and the wrapp
     }
   }
 });
+
+test('the release workflow builds first, then tags: started by hand, sums committed and checked before the tag, attested, exactly the hashed files published', () => {
+  const text = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8');
+  const on = /^on:\n((?: {2}.*\n)+)/m.exec(text);
+  assert.ok(on, 'release.yml has an on: block');
+  assert.deepEqual(on[1].trim().split('\n').map((l) => l.trim()), ['workflow_dispatch:'], 'started by hand only, never by a tag');
+  const at = (needle) => {
+    const i = text.indexOf(needle);
+    assert.ok(i >= 0, `release.yml: ${needle}`);
+    return i;
+  };
+  const order = [
+    at('cargo build --release --locked --target "$TARGET"'),
+    at('sha256sum magento-auth-* >SHA256SUMS'),
+    at('scripts/update-checksums "$VERSION" dist/SHA256SUMS'),
+    at('scripts/release-ready "v$VERSION"'),
+    at('uses: actions/attest-build-provenance@'),
+    at('git commit -m'),
+    at('git tag -a "v$VERSION"'),
+    at('git push --atomic'),
+    at('gh release create "v$VERSION"'),
+  ];
+  assert.deepEqual([...order].sort((a, b) => a - b), order, 'build, sums, update-checksums, release-ready, attest, commit, tag, push, publish');
+  assert.match(text, /uses: actions\/attest-build-provenance@[0-9a-f]{40} # v\d/);
+  assert.match(text, /subject-checksums: dist\/SHA256SUMS/);
+  assert.doesNotMatch(text, /gh pr create/, 'no pull request');
+  // CI checks every pushed tag.
+  const ci = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'ci.yml'), 'utf8');
+  assert.match(ci, /^ {4}tags: \["v\*"\]$/m);
+  assert.match(ci, /run: scripts\/release-ready "\$TAG"/);
+});
