@@ -6,8 +6,6 @@
 const childProcess = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
-const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -320,7 +318,8 @@ function download(url, loopbackHttp, redirects = 0) {
   return new Promise((resolve, reject) => {
     const parsed = new URL(url);
     const plain = loopbackHttp && parsed.protocol === 'http:' && isLoopback(parsed);
-    const client = parsed.protocol === 'https:' ? https : plain ? http : null;
+    // Loaded here, not at start-up: a job served from the tool cache never needs TLS.
+    const client = parsed.protocol === 'https:' ? require('node:https') : plain ? require('node:http') : null;
     if (!client) {
       reject(new LaunchError(`refusing to download from ${parsed.origin}: not https`));
       return;
