@@ -20,7 +20,7 @@ for (const which of ['main', 'post']) {
     withJob(async (job) => {
       // Were anything to run, main would build (an empty table, a cargo on PATH)
       // and post would run the binary main "saved".
-      job.actionDir = copyAction(job.mkdir('action-copy'), { default: null, versions: {} });
+      job.actionDir = copyAction(job.mkdir('action-copy'), { versions: {} });
       const bin = job.mkdir('bin');
       const cargo = fakeProgram(bin, 'cargo');
       const binary = fakeProgram(job.mkdir('saved'), 'magento-auth');

@@ -268,9 +268,8 @@ test(
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     fs.copyFileSync(binary, cached);
     job.actionDir = copyAction(job.mkdir('action-copy'), {
-      default: '9.9.9',
       versions: { '9.9.9': { [releaseTarget()]: sha256(fs.readFileSync(binary)) } },
-    });
+    }, '9.9.9');
     const file = writeExisting(job);
     const main = await job.run('main', { 'public-key': keys.pub, 'private-key': keys.priv, check: 'false' });
     assert.equal(main.status, 0, main.stdout + main.stderr);

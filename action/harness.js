@@ -335,12 +335,15 @@ process.exitCode = Number(process.env.FAKE_EXIT || 0);
 
 /**
  * A copy of the action (action.yml, the launcher, Cargo.toml) in `dir` with its
- * own checksum table, so a test can change the table or let a fake cargo build.
+ * own checksum table, so a test can change the table or let a fake cargo build;
+ * with `version`, its Cargo.toml says that version (the launcher's default).
  */
-function copyAction(dir, table) {
+function copyAction(dir, table, version = null) {
   fs.mkdirSync(path.join(dir, 'action'), { recursive: true });
   fs.copyFileSync(path.join(ACTION_DIR, 'action.yml'), path.join(dir, 'action.yml'));
-  fs.copyFileSync(path.join(ACTION_DIR, 'Cargo.toml'), path.join(dir, 'Cargo.toml'));
+  let manifest = fs.readFileSync(path.join(ACTION_DIR, 'Cargo.toml'), 'utf8');
+  if (version) manifest = manifest.replace(/^version\s*=\s*"[^"]*"/m, `version = "${version}"`);
+  fs.writeFileSync(path.join(dir, 'Cargo.toml'), manifest);
   for (const name of ['launcher.js', 'main.js', 'post.js']) {
     fs.copyFileSync(path.join(ACTION_DIR, 'action', name), path.join(dir, 'action', name));
   }

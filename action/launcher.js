@@ -6,8 +6,6 @@
 const childProcess = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
-const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -285,8 +283,7 @@ function keepInToolCache(env, version, bytes) {
 }
 
 function releaseBase(env) {
-  // Empty when the action is used from a local path (`uses: ./`): no release to
-  // download from, so the binary is built from the checkout.
+  // Empty when the action is used from a local path (`uses: ./`), which builds.
   const repository = env.GITHUB_ACTION_REPOSITORY;
   if (!repository) return null;
   const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '');
@@ -321,7 +318,8 @@ function download(url, loopbackHttp, redirects = 0) {
   return new Promise((resolve, reject) => {
     const parsed = new URL(url);
     const plain = loopbackHttp && parsed.protocol === 'http:' && isLoopback(parsed);
-    const client = parsed.protocol === 'https:' ? https : plain ? http : null;
+    // Loaded here, not at start-up: a job served from the tool cache never needs TLS.
+    const client = parsed.protocol === 'https:' ? require('node:https') : plain ? require('node:http') : null;
     if (!client) {
       reject(new LaunchError(`refusing to download from ${parsed.origin}: not https`));
       return;
@@ -361,21 +359,28 @@ function download(url, loopbackHttp, redirects = 0) {
 }
 
 /**
- * The release asset's bytes, checked against the table; null when there is no
- * release to download from or the download fails. A mismatch is fatal: nothing
- * downloaded is ever run unverified.
+ * The release asset's bytes, checked against the table. Any failure is fatal:
+ * nothing downloaded is ever run unverified, and nothing is built instead.
  */
 async function fromRelease(env, version, expected, target) {
   const testBase = testReleaseBase(env);
   const base = testBase || releaseBase(env);
-  if (!base) return null;
+  const wanted = `${TOOL} ${version} for ${target}`;
+  if (!base) {
+    throw new LaunchError(
+      `no release to download ${wanted} from: GITHUB_ACTION_REPOSITORY is empty and the action is not ` +
+        'in the workspace; give the binary input, or set build-from-source: true (needs Rust on the runner)',
+    );
+  }
   const url = `${base}/v${version}/${assetName(target)}`;
   let bytes;
   try {
     bytes = await download(url, testBase !== null);
   } catch (error) {
-    command('warning', `could not download ${url} (${error.message}); building from source instead`);
-    return null;
+    throw new LaunchError(
+      `could not download ${url} (${error.message}), so there is no verified ${wanted}; ` +
+        'run the job again, give the binary input, or set build-from-source: true (needs Rust on the runner)',
+    );
   }
   const actual = sha256(bytes);
   if (actual !== expected) {
@@ -386,9 +391,9 @@ async function fromRelease(env, version, expected, target) {
   return bytes;
 }
 
-function fromCargo(env, actionDir) {
+function fromCargo(env, actionDir, why) {
   const targetDir = path.join(actionDir, 'target');
-  console.log(`Building ${TOOL} from source in ${actionDir} (cargo build --release --locked)`);
+  console.log(`${why}: building ${TOOL} from source in ${actionDir} (cargo build --release --locked)`);
   const result = childProcess.spawnSync('cargo', ['build', '--release', '--locked'], {
     cwd: actionDir,
     // No INPUT_* (keys) in a build that runs other people's build scripts.
@@ -397,7 +402,7 @@ function fromCargo(env, actionDir) {
   });
   if (result.error) {
     throw new LaunchError(
-      `no ${TOOL} binary could be found, downloaded or built (${result.error.message}); ` +
+      `cannot build ${TOOL} from source: cargo did not run (${result.error.message}); ` +
         'install Rust on the runner, or give the binary input',
     );
   }
@@ -415,10 +420,65 @@ function explicitBinary(env) {
   return explicit ? path.resolve(env.GITHUB_WORKSPACE || process.cwd(), explicit) : null;
 }
 
+/** A yes/no input: '' (the default) is no; anything but true or false is refused. */
+function booleanInput(env, name) {
+  const value = getInput(env, name).toLowerCase();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new LaunchError(`the ${name} input must be true or false, not "${value}"`);
+}
+
+function realOrResolved(file) {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
 /**
- * The binary, in order: the `binary` input, run where it is; else a private copy
- * of the first of: the tool cache's entry, a release download (both only when
- * they match the table), a build of the action's own checkout.
+ * True when the workflow uses the action from a local path (`uses: ./`, or
+ * `./some/dir` after a checkout): its directory is inside the workspace. An
+ * action given as `owner/repo@ref` lives in the runner's `_actions` directory,
+ * beside the workspace, never inside it.
+ */
+function isLocalAction(env, actionDir) {
+  const workspace = realOrResolved(env.GITHUB_WORKSPACE || process.cwd());
+  const relative = path.relative(workspace, realOrResolved(actionDir));
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+}
+
+/** The failure when the table has no SHA-256 for the version on this runner. */
+function noVerifiedBinary(table, version, target) {
+  const platform = `${process.platform} ${process.arch}`;
+  const fixes = 'give the binary input, or set build-from-source: true (needs Rust on the runner)';
+  if (!target) return new LaunchError(`${TOOL} has no release binary for ${platform}; ${fixes}`);
+  const listed = Object.keys(table.versions).filter((v) => table.versions[v] && table.versions[v][target]);
+  const instead = listed.length > 0 ? `set the version input to one it lists (${listed.join(', ')}), ` : '';
+  return new LaunchError(
+    `no verified ${TOOL} ${version} for ${target} (${platform}): this action's checksum table ` +
+      `(action/checksums.json) has no SHA-256 for it. Pin the action to a release tag (@vX.Y.Z) or its commit, ${instead}` +
+      fixes,
+  );
+}
+
+/** Build the action's own checkout, saying why; a `version` input cannot change what is built. */
+function buildOwn(env, actionDir, why) {
+  const own = cargoVersion(actionDir);
+  const asked = getInput(env, 'version').replace(/^v/, '');
+  if (asked && own && asked !== own) {
+    command('warning', `the version input (${asked}) is ignored: ${why}, so ${TOOL} ${own} is built from this checkout`);
+  }
+  return fromCargo(env, actionDir, why);
+}
+
+/**
+ * The binary, in order: the `binary` input, run where it is; a build of the
+ * action's own checkout when it is used from a local path or with
+ * build-from-source: true; else a private copy of the release of the version
+ * asked for (the `version` input, else the checkout's Cargo.toml) from the tool
+ * cache or a download, only when its SHA-256 is the table's. No such binary is a
+ * failure that says what is missing: never a build nobody asked for.
  */
 async function findBinary(env, actionDir = ACTION_DIR) {
   const binary = explicitBinary(env);
@@ -426,29 +486,26 @@ async function findBinary(env, actionDir = ACTION_DIR) {
     if (!isFile(binary)) throw new LaunchError(`the binary input names ${binary}, which is not a file`);
     return binary;
   }
+  const temp = env.RUNNER_TEMP || os.tmpdir();
+  if (booleanInput(env, 'build-from-source')) {
+    return stage(buildOwn(env, actionDir, 'build-from-source is true'), temp);
+  }
+  if (isLocalAction(env, actionDir)) {
+    return stage(buildOwn(env, actionDir, `the action is used from a local path (${actionDir})`), temp);
+  }
   const table = loadChecksums(actionDir);
-  const version = (getInput(env, 'version') || table.default || cargoVersion(actionDir) || '').replace(/^v/, '');
+  const version = (getInput(env, 'version') || cargoVersion(actionDir) || '').replace(/^v/, '');
+  if (!version) {
+    throw new LaunchError(`no version input and no version in ${path.join(actionDir, 'Cargo.toml')}: cannot tell which ${TOOL} to run`);
+  }
   const target = releaseTarget();
   const expected = target && table.versions[version] ? table.versions[version][target] : undefined;
-  const temp = env.RUNNER_TEMP || os.tmpdir();
   const cached = fromToolCache(env, version, expected, target);
   if (cached) return stage(cached, temp);
-  if (expected) {
-    const downloaded = await fromRelease(env, version, expected, target);
-    if (downloaded) {
-      keepInToolCache(env, version, downloaded);
-      return stage(downloaded, temp);
-    }
-  }
-  const own = cargoVersion(actionDir);
-  if (getInput(env, 'version') && own && version !== own) {
-    command(
-      'warning',
-      `magento-auth ${version} has no checksums in this action, so none is downloaded; ` +
-        `building the action's own source (${own}) instead`,
-    );
-  }
-  return stage(fromCargo(env, actionDir), temp);
+  if (!expected) throw noVerifiedBinary(table, version, target);
+  const downloaded = await fromRelease(env, version, expected, target);
+  keepInToolCache(env, version, downloaded);
+  return stage(downloaded, temp);
 }
 
 // ---- the two steps -----------------------------------------------------------

@@ -54,6 +54,7 @@ test('action.yml: node24 with main, post and post-if always(); inputs and output
   assert.ok(fs.existsSync(path.join(__dirname, '..', runs.post)));
   assert.deepEqual(Object.keys(actionInputs()).sort(), [
     'binary',
+    'build-from-source',
     'check',
     'mode',
     'on-missing',
@@ -211,9 +212,8 @@ test(
     const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: bytes });
     try {
       job.actionDir = copyAction(job.mkdir('action-copy'), {
-        default: '9.9.9',
         versions: { '9.9.9': { [target]: sha } },
-      });
+      }, '9.9.9');
       const env = { GITHUB_ACTION_REPOSITORY: 'example/magento-auth', MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base };
       const main = await job.run('main', { check: 'false' }, env);
       assert.equal(main.status, 0, main.stdout + main.stderr);
@@ -246,9 +246,8 @@ test(
     const cargo = fakeProgram(bin, 'cargo');
     try {
       job.actionDir = copyAction(job.mkdir('action-copy'), {
-        default: '9.9.9',
         versions: { '9.9.9': { [target]: '0'.repeat(64) } },
-      });
+      }, '9.9.9');
       const main = await job.run(
         'main',
         { check: 'false' },
@@ -273,54 +272,9 @@ test(
 );
 
 test(
-  'an empty checksum table means no download: cargo build --release --locked in the action directory, without the keys',
-  { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
-  withJob(async (job) => {
-    const server = await releaseServer({});
-    const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
-    const bin = job.mkdir('bin');
-    const cargo = fakeProgram(bin, 'cargo', { produce: { from: staged.file, name: 'magento-auth' } });
-    try {
-      job.actionDir = copyAction(job.mkdir('action-copy'), { default: null, versions: {} });
-      const keys = canaryKeys();
-      const main = await job.run(
-        'main',
-        { 'public-key': keys.pub, 'private-key': keys.priv, check: 'false' },
-        {
-          GITHUB_ACTION_REPOSITORY: 'example/magento-auth',
-          MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base,
-          PATH: `${bin}${path.delimiter}${process.env.PATH}`,
-        },
-      );
-      assert.equal(main.status, 0, main.stdout + main.stderr);
-      assert.deepEqual(server.requests, []);
-      const [build] = cargo.calls();
-      assert.deepEqual(build.args, ['build', '--release', '--locked']);
-      assert.equal(fs.realpathSync(build.cwd), fs.realpathSync(job.actionDir));
-      assert.ok(!JSON.stringify(build.env).includes(keys.priv), 'the build never sees the keys');
-      assert.ok(!JSON.stringify(build.env).includes(keys.pub), 'the build never sees the keys');
-      // The build runs from a private copy in RUNNER_TEMP, and never enters the tool cache.
-      const built = path.join(job.actionDir, 'target', 'release', 'magento-auth');
-      assert.ok(main.state.binary.startsWith(job.runnerTemp + path.sep), main.state.binary);
-      assert.deepEqual(fs.readFileSync(main.state.binary), fs.readFileSync(built));
-      assert.deepEqual(fs.readdirSync(job.toolCache), []);
-      assert.equal(staged.calls().length, 1);
-      assert.doesNotMatch(main.stdout, /::warning::/);
-      // A version the table does not know cannot be downloaded either; say what is built.
-      const other = await job.run('main', { version: '7.7.7', check: 'false' }, { PATH: `${bin}${path.delimiter}${process.env.PATH}` });
-      assert.equal(other.status, 0, other.stdout + other.stderr);
-      assert.match(other.stdout, /^::warning::magento-auth 7\.7\.7 has no checksums in this action/m);
-      assert.equal(cargo.calls().length, 2);
-    } finally {
-      await server.close();
-    }
-  }),
-);
-
-test(
   'an unexpected failure (a checksum table that is not JSON) is an ::error:: naming the launcher, exit 1, and nothing runs',
   withJob(async (job) => {
-    job.actionDir = copyAction(job.mkdir('action-copy'), { default: null, versions: {} });
+    job.actionDir = copyAction(job.mkdir('action-copy'), { versions: {} });
     fs.writeFileSync(path.join(job.actionDir, 'action', 'checksums.json'), '{ not json');
     const main = await job.run('main', { check: 'false' });
     assert.equal(main.status, 1, main.stdout + main.stderr);
@@ -335,9 +289,8 @@ test(
   { skip: !target && 'no release target for this platform' },
   withJob(async (job) => {
     job.actionDir = copyAction(job.mkdir('action-copy'), {
-      default: '9.9.9',
       versions: { '9.9.9': { [target]: '0'.repeat(64) } },
-    });
+    }, '9.9.9');
     const main = await job.run(
       'main',
       { check: 'false' },
@@ -349,7 +302,7 @@ test(
 );
 
 test(
-  'without the test hook a release comes over https only: a plain-http server on a loopback address is not used',
+  'without the test hook a release comes over https only: a plain-http server on a loopback address is not used, and nothing is built instead',
   { skip: (!unix || !target) && 'needs a release target and shebang scripts' },
   withJob(async (job) => {
     const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
@@ -360,10 +313,7 @@ test(
     const bin = job.mkdir('bin');
     const cargo = fakeProgram(bin, 'cargo', { produce: { from: staged.file, name: 'magento-auth' } });
     try {
-      job.actionDir = copyAction(job.mkdir('action-copy'), {
-        default: '9.9.9',
-        versions: { '9.9.9': { [target]: sha } },
-      });
+      job.actionDir = copyAction(job.mkdir('action-copy'), { versions: { '9.9.9': { [target]: sha } } }, '9.9.9');
       const main = await job.run(
         'main',
         { check: 'false' },
@@ -373,47 +323,15 @@ test(
           PATH: `${bin}${path.delimiter}${process.env.PATH}`,
         },
       );
-      assert.equal(main.status, 0, main.stdout + main.stderr);
-      assert.match(main.stdout, /^::warning::could not download http:\/\/127\.0\.0\.1:\d+\/.* \(refusing to download from .*: not https\)/m);
+      assert.equal(main.status, 1, main.stdout + main.stderr);
+      assert.match(main.stdout, /^::error::could not download http:\/\/127\.0\.0\.1:\d+\/.* \(refusing to download from .*: not https\)/m);
       assert.deepEqual(server.requests, [], 'nothing was asked of the plain-http server');
-      assert.equal(cargo.calls().length, 1, 'built from source instead');
+      assert.deepEqual(cargo.calls(), [], 'nothing built instead');
+      assert.deepEqual(staged.calls(), []);
       assert.deepEqual(fs.readdirSync(job.toolCache), []);
     } finally {
       await server.close();
     }
-  }),
-);
-
-test(
-  'scripts/update-checksums puts a release\'s SHA256SUMS into the table and refuses an incomplete one',
-  { skip: !unix && 'runs the script through its shebang' },
-  withJob(async (job) => {
-    const { spawnSync } = require('node:child_process');
-    const script = path.join(__dirname, '..', 'scripts', 'update-checksums');
-    const table = path.join(job.root, 'checksums.json');
-    fs.writeFileSync(table, JSON.stringify({ default: null, versions: {} }));
-    const targets = [
-      'x86_64-unknown-linux-musl',
-      'aarch64-unknown-linux-musl',
-      'x86_64-apple-darwin',
-      'aarch64-apple-darwin',
-      'x86_64-pc-windows-msvc',
-    ];
-    const sha = (i) => String(i).repeat(64);
-    const lines = targets.map((t, i) => `${sha(i + 1)}  ${assetName(t)}`);
-    const sums = path.join(job.root, 'SHA256SUMS');
-    fs.writeFileSync(sums, `${lines.join('\n')}\n`);
-    const ok = spawnSync(script, ['1.2.3', sums, table], { encoding: 'utf8' });
-    assert.equal(ok.status, 0, ok.stderr);
-    const written = JSON.parse(fs.readFileSync(table, 'utf8'));
-    assert.equal(written.default, '1.2.3');
-    assert.deepEqual(Object.keys(written.versions['1.2.3']).sort(), [...targets].sort());
-    assert.equal(written.versions['1.2.3']['x86_64-pc-windows-msvc'], sha(5));
-    fs.writeFileSync(sums, `${lines.slice(1).join('\n')}\n`);
-    const incomplete = spawnSync(script, ['1.2.4', sums, table], { encoding: 'utf8' });
-    assert.equal(incomplete.status, 1);
-    assert.match(incomplete.stderr, /lacks x86_64-unknown-linux-musl/);
-    assert.equal(JSON.parse(fs.readFileSync(table, 'utf8')).versions['1.2.4'], undefined);
   }),
 );
 
@@ -479,9 +397,8 @@ test(
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     const fake = fakeProgram(path.dirname(cached), 'magento-auth');
     job.actionDir = copyAction(job.mkdir('action-copy'), {
-      default: '9.9.9',
       versions: { '9.9.9': { [target]: sha256(fs.readFileSync(fake.file)) } },
-    });
+    }, '9.9.9');
     writeJobState(job, { files: [{ target: path.join(job.composerHome, 'auth.json') }], env: [] });
     const post = await job.run('post');
     assert.equal(post.status, 0, post.stdout + post.stderr);
@@ -506,9 +423,8 @@ test(
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     const planted = fakeProgram(path.dirname(cached), 'magento-auth');
     job.actionDir = copyAction(job.mkdir('action-copy'), {
-      default: '9.9.9',
       versions: { '9.9.9': { [target]: '0'.repeat(64) } },
-    });
+    }, '9.9.9');
     const target1 = path.join(job.composerHome, 'auth.json');
     const state = writeJobState(job, { files: [{ target: target1 }], env: [{ name: 'COMPOSER_AUTH' }] });
     const post = await job.run('post', {}, { PATH: job.mkdir('empty-bin') });

@@ -52,27 +52,25 @@ function fakeCargo(job, staged) {
 }
 
 test(
-  'a binary planted in the tool cache for a version the table does not know is not run: a warning names it and the build runs',
+  'a binary planted in the tool cache for a version the table does not know is not run: a warning names it, and the step fails without a build',
   { skip: needs },
   withJob(async (job) => {
     const planted = plant(job, cachePath(job, '9.9.9'));
     const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
     const { cargo, PATH } = fakeCargo(job, staged);
-    job.actionDir = copyAction(job.mkdir('action-copy'), { default: '9.9.9', versions: {} });
+    job.actionDir = copyAction(job.mkdir('action-copy'), { versions: {} }, '9.9.9');
     const keys = canaryKeys();
     const main = await job.run('main', { 'public-key': keys.pub, 'private-key': keys.priv, check: 'false' }, { PATH });
-    assert.equal(main.status, 0, main.stdout + main.stderr);
+    assert.equal(main.status, 1, main.stdout + main.stderr);
     assert.ok(!planted.ran(), 'the planted binary never ran');
     assert.match(main.stdout, warningFor(planted.file));
     assert.match(main.stdout, /has no SHA-256 for magento-auth 9\.9\.9/);
-    assert.equal(cargo.calls().length, 1);
-    const [setup] = staged.calls();
-    assert.equal(setup.env.MAGENTO_PRIVATE_KEY, keys.priv, 'the keys went to the build of the action');
-    assertPrivateCopy(job, main.state.binary);
-    const post = await job.run('post');
+    assert.match(main.stdout, /^::error::no verified magento-auth 9\.9\.9 for /m);
+    assert.deepEqual(cargo.calls(), []);
+    assert.deepEqual(staged.calls(), []);
+    const post = await job.run('post', {}, { PATH });
     assert.equal(post.status, 0, post.stdout + post.stderr);
     assert.ok(!planted.ran());
-    assert.deepEqual(staged.calls().at(-1).args, ['cleanup']);
   }),
 );
 
@@ -86,9 +84,8 @@ test(
     const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: bytes });
     try {
       job.actionDir = copyAction(job.mkdir('action-copy'), {
-        default: '9.9.9',
         versions: { '9.9.9': { [target]: sha256(bytes) } },
-      });
+      }, '9.9.9');
       const env = { GITHUB_ACTION_REPOSITORY: 'example/magento-auth', MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base };
       const main = await job.run('main', { check: 'false' }, env);
       assert.equal(main.status, 0, main.stdout + main.stderr);
@@ -113,9 +110,8 @@ test(
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     const fake = fakeProgram(path.dirname(cached), 'magento-auth');
     job.actionDir = copyAction(job.mkdir('action-copy'), {
-      default: '9.9.9',
       versions: { '9.9.9': { [target]: sha256(fs.readFileSync(fake.file)) } },
-    });
+    }, '9.9.9');
     const main = await job.run('main', { check: 'false' });
     assert.equal(main.status, 0, main.stdout + main.stderr);
     assert.doesNotMatch(main.stdout, /::warning::/);
@@ -149,9 +145,8 @@ test(
     const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: bytes });
     try {
       job.actionDir = copyAction(job.mkdir('action-copy'), {
-        default: '9.9.9',
         versions: { '9.9.9': { [target]: sha256(bytes) } },
-      });
+      }, '9.9.9');
       const env = { GITHUB_ACTION_REPOSITORY: 'example/magento-auth', MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base };
       const before = fs.statSync(elsewhere);
       const main = await job.run('main', { check: 'false' }, env);
@@ -180,17 +175,19 @@ test(
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     fs.writeFileSync(cached, bytes, { mode: 0o755 });
     fs.chownSync(cached, 65534, 65534);
-    const { cargo, PATH } = fakeCargo(job, staged);
-    job.actionDir = copyAction(job.mkdir('action-copy'), {
-      default: '9.9.9',
-      versions: { '9.9.9': { [target]: sha256(bytes) } },
-    });
-    const main = await job.run('main', { check: 'false' }, { PATH });
-    assert.equal(main.status, 0, main.stdout + main.stderr);
-    assert.match(main.stdout, warningFor(cached));
-    assert.match(main.stdout, /owned by another user \(uid 65534\)/);
-    assert.equal(cargo.calls().length, 1, 'built as if the cache were empty (no release to download)');
-    assertPrivateCopy(job, main.state.binary);
+    const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: bytes });
+    try {
+      job.actionDir = copyAction(job.mkdir('action-copy'), { versions: { '9.9.9': { [target]: sha256(bytes) } } }, '9.9.9');
+      const env = { GITHUB_ACTION_REPOSITORY: 'example/magento-auth', MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base };
+      const main = await job.run('main', { check: 'false' }, env);
+      assert.equal(main.status, 0, main.stdout + main.stderr);
+      assert.match(main.stdout, warningFor(cached));
+      assert.match(main.stdout, /owned by another user \(uid 65534\)/);
+      assert.equal(server.requests.length, 1, 'downloaded as if the cache were empty');
+      assertPrivateCopy(job, main.state.binary);
+    } finally {
+      await server.close();
+    }
   }),
 );
 
@@ -203,16 +200,20 @@ test(
     const mkfifo = childProcess.spawnSync('mkfifo', [cached]);
     assert.equal(mkfifo.status, 0, String(mkfifo.stderr));
     const staged = fakeProgram(job.mkdir('staged'), 'magento-auth');
-    const { cargo, PATH } = fakeCargo(job, staged);
-    job.actionDir = copyAction(job.mkdir('action-copy'), {
-      default: '9.9.9',
-      versions: { '9.9.9': { [target]: '0'.repeat(64) } },
-    });
-    const main = await job.run('main', { check: 'false' }, { PATH });
-    assert.equal(main.status, 0, main.stdout + main.stderr);
-    assert.match(main.stdout, warningFor(cached));
-    assert.match(main.stdout, /not a regular file/);
-    assert.equal(cargo.calls().length, 1);
+    const bytes = fs.readFileSync(staged.file);
+    const server = await releaseServer({ [`/v9.9.9/${assetName(target)}`]: bytes });
+    try {
+      job.actionDir = copyAction(job.mkdir('action-copy'), { versions: { '9.9.9': { [target]: sha256(bytes) } } }, '9.9.9');
+      const env = { GITHUB_ACTION_REPOSITORY: 'example/magento-auth', MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base };
+      const main = await job.run('main', { check: 'false' }, env);
+      assert.equal(main.status, 0, main.stdout + main.stderr);
+      assert.match(main.stdout, warningFor(cached));
+      assert.match(main.stdout, /not a regular file/);
+      assert.equal(server.requests.length, 1);
+      assert.equal(staged.calls().length, 1);
+    } finally {
+      await server.close();
+    }
   }),
 );
 
@@ -222,7 +223,7 @@ test(
   withJob(async (job) => {
     const planted = plant(job, cachePath(job, '9.9.9'));
     const fake = fakeProgram(job.mkdir('own'), 'magento-auth');
-    job.actionDir = copyAction(job.mkdir('action-copy'), { default: '9.9.9', versions: {} });
+    job.actionDir = copyAction(job.mkdir('action-copy'), { versions: {} }, '9.9.9');
     const main = await job.run('main', { check: 'false', binary: fake.file });
     assert.equal(main.status, 0, main.stdout + main.stderr);
     assert.equal(main.state.binary, fake.file);
@@ -240,9 +241,8 @@ test(
     fs.mkdirSync(path.dirname(cached), { recursive: true });
     const fake = fakeProgram(path.dirname(cached), 'magento-auth');
     job.actionDir = copyAction(job.mkdir('action-copy'), {
-      default: '9.9.9',
       versions: { '9.9.9': { [target]: sha256(fs.readFileSync(fake.file)) } },
-    });
+    }, '9.9.9');
     fs.chmodSync(job.runnerTemp, 0o777);
     const refused = await job.run('main', { check: 'false' });
     assert.equal(refused.status, 1, refused.stdout + refused.stderr);

@@ -257,8 +257,8 @@ def logged_requests(log):
     return last or []
 
 
-def component():
-    spec_text, jobs_text = re.split(r"^---\s*$", COMPONENT.read_text(), maxsplit=1, flags=re.M)
+def component(path=COMPONENT):
+    spec_text, jobs_text = re.split(r"^---\s*$", Path(path).read_text(), maxsplit=1, flags=re.M)
     yaml = YAML(typ="safe")
     return yaml.load(spec_text)["spec"]["inputs"], yaml.load(jobs_text)[".magento-auth"]
 
@@ -318,9 +318,9 @@ class Sandbox:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def run_job(binary, overrides, script, env_extra=None, files=None):
+def run_job(binary, overrides, script, env_extra=None, files=None, component_file=COMPONENT):
     """before_script + script in one `sh -e`, after_script in another; returns results."""
-    inputs, job = component()
+    inputs, job = component(component_file)
     box = Sandbox(binary, files)
     try:
         env = {
@@ -454,9 +454,9 @@ def test_gitlab_ci_local(binary):
 ASSET = "magento-auth-x86_64-unknown-linux-musl"
 
 
-def bitbucket_step():
+def bitbucket_step(recipe=BITBUCKET):
     """The first recipe's step, as written: its script and after-script (anchors resolved)."""
-    pipeline = YAML(typ="safe").load(BITBUCKET.read_text())
+    pipeline = YAML(typ="safe").load(Path(recipe).read_text())
     return pipeline["pipelines"]["default"][0]["step"]
 
 
