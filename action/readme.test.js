@@ -120,10 +120,13 @@ test(
     const fakeDir = job.mkdir('fake');
     const fake = await startFake(fakeDir);
     try {
-      job.actionDir = copyAction(job.mkdir('action-copy'), {
-        default: '9.9.9',
-        versions: { '9.9.9': { [target]: sha256(bytes) } },
-      });
+      // The action at a release tag: its Cargo.toml says 9.9.9 and its table
+      // has that release's hash.
+      job.actionDir = copyAction(
+        job.mkdir('action-copy'),
+        { versions: { '9.9.9': { [target]: sha256(bytes) } } },
+        '9.9.9',
+      );
       const env = {
         GITHUB_ACTION_REPOSITORY: 'OWNER/magento-auth',
         MAGENTO_AUTH_ACTION_TEST_RELEASE_BASE: server.base,

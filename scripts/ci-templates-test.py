@@ -546,10 +546,11 @@ def readme_yaml(section):
 
 def test_readme_gitlab_quick_start(binary):
     """
-    README's GitLab quick start as written: its include's inputs (placeholders
-    filled in as the user fills them: the release asset, served on 127.0.0.1,
-    and its SHA-256), its job's script with a composer that records the
-    auth.json it would read, against repo.magento.com (local).
+    README's GitLab quick start as written: its include's inputs, and the
+    component as a release tag holds it (the release lines that
+    scripts/update-checksums writes, naming the release asset served on
+    127.0.0.1 and its SHA-256), its job's script with a composer that records
+    the auth.json it would read, against repo.magento.com (local).
     """
     quick = YAML(typ="safe").load(readme_yaml("GitLab CI"))
     (include,) = quick["include"]
@@ -558,9 +559,9 @@ def test_readme_gitlab_quick_start(binary):
     assert job["extends"] == ".magento-auth", job
     inputs, component_job = component()
     given = dict(include["inputs"])
-    url = given["binary-url"]
-    assert url.startswith("https://github.com/OWNER/magento-auth/releases/download/vVERSION/"), url
-    asset = url.rsplit("/", 1)[1]
+    assert not any(name.startswith("binary") for name in given), f"the release needs no binary input: {given}"
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[os.uname().machine]
+    asset = f"magento-auth-{arch}-unknown-linux-musl"
     body = Path(binary).read_bytes()
     box = Sandbox(None)
     try:
@@ -569,9 +570,14 @@ def test_readme_gitlab_quick_start(binary):
                 (Path(directory) / "downloads").mkdir()
                 pki = Pki(Path(directory) / "downloads")
                 with https_files(pki, {f"/vVERSION/{asset}": body}) as base:
-                    given["binary-url"] = f"{base}/vVERSION/{asset}"
-                    assert given["binary-sha256"] == "SHA256_OF_THAT_FILE_FROM_SHA256SUMS", given
-                    given["binary-sha256"] = hashlib.sha256(body).hexdigest()
+                    released = [
+                        script.replace("magento_auth_release=\n", f"magento_auth_release={base}/vVERSION\n").replace(
+                            f"magento_auth_release_{arch}=\n",
+                            f"magento_auth_release_{arch}={hashlib.sha256(body).hexdigest()}\n",
+                        )
+                        for script in component_job["before_script"]
+                    ]
+                    assert released != component_job["before_script"], "the component has no release lines"
                     cas = bundle(Path(directory), env["SSL_CERT_FILE"], pki.ca)
                     seen = box.root / "composer-saw"
                     composer = box.bindir / "composer"
@@ -589,7 +595,7 @@ def test_readme_gitlab_quick_start(binary):
                         **job_variables(inputs, component_job, given),
                     }
                     main = subprocess.run(
-                        ["sh", "-e", "-c", "\n".join([*component_job["before_script"], *job["script"]])],
+                        ["sh", "-e", "-c", "\n".join([*released, *job["script"]])],
                         cwd=box.project, env=job_env, capture_output=True, text=True, timeout=120,
                     )
                     after = subprocess.run(
