@@ -46,22 +46,34 @@ pub(crate) const CUT: &str = "…[cut]";
 /// (so that a form that holds another is blanked whole), made when text is
 /// next cleaned. Readers hold the lock only to clone an `Arc`.
 struct Registry {
+    /// The secrets registered, so that one given twice (a key masked as read
+    /// and again once validated) costs nothing the second time.
+    secrets: Vec<Secret>,
     forms: Vec<Secret>,
     sorted: Option<Arc<Vec<Secret>>>,
 }
 
 static FORMS: Mutex<Registry> = Mutex::new(Registry {
+    secrets: Vec::new(),
     forms: Vec::new(),
     sorted: None,
 });
 
 /// Redact `secret`, in every form, from everything printed from now on.
 pub(crate) fn register(secret: &str) {
+    let mut registry = FORMS.lock().unwrap_or_else(PoisonError::into_inner);
+    if registry
+        .secrets
+        .iter()
+        .any(|known| known.expose() == secret)
+    {
+        return;
+    }
+    registry.secrets.push(Secret::new(secret.to_string()));
     let new = forms_of(secret);
     if new.is_empty() {
         return;
     }
-    let mut registry = FORMS.lock().unwrap_or_else(PoisonError::into_inner);
     for form in new {
         if !registry.forms.contains(&form) {
             registry.forms.push(form);

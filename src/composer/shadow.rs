@@ -65,16 +65,18 @@ fn find(working_dir: &Path, host: &str, keys: &Keys, written: KeysIn) -> Vec<(Sh
     let project_auth = super::project_auth_json(working_dir);
     let composer_auth = std::env::var("COMPOSER_AUTH").ok();
     let ours = credentials_fingerprint(keys.public.expose(), keys.private.expose());
-    let under = |precedence| {
-        let found = sources::collect(
-            home.as_deref(),
-            &manifest,
-            &project_auth,
-            composer_auth.as_deref(),
-            host,
-            precedence,
-        );
-        shadowing(&found, written, &ours).map(|s| {
+    // Read once, in today's order; the order before 2.7.8 is a reordering.
+    let current_order = sources::collect(
+        home.as_deref(),
+        &manifest,
+        &project_auth,
+        composer_auth.as_deref(),
+        host,
+        Precedence::EnvLast,
+    );
+    let older_order = sources::with_project_auth_last(&current_order);
+    let under = |found: &[sources::Source]| {
+        shadowing(found, written, &ours).map(|s| {
             let label = match s.origin {
                 // The list's label for it says where it stands; here, its name.
                 Origin::EnvAuth => "COMPOSER_AUTH".to_string(),
@@ -83,10 +85,7 @@ fn find(working_dir: &Path, host: &str, keys: &Keys, written: KeysIn) -> Vec<(Sh
             (s.origin.clone(), label, s.path.clone())
         })
     };
-    let (current, older) = (
-        under(Precedence::EnvLast),
-        under(Precedence::ProjectAuthLast),
-    );
+    let (current, older) = (under(&current_order), under(&older_order));
     let tagged = |found: Option<(Origin, String, Option<PathBuf>)>, composer: &str| {
         found.map(|(origin, label, path)| {
             let path = path.map(|p| std::path::absolute(&p).unwrap_or(p));

@@ -68,13 +68,7 @@ pub(crate) fn collect(
     }
     let env = Source {
         origin: Origin::EnvAuth,
-        label: match precedence {
-            Precedence::EnvLast => "COMPOSER_AUTH (applied again last, so it wins over both files)",
-            Precedence::ProjectAuthLast => {
-                "COMPOSER_AUTH (this Composer applies it before the project's files)"
-            }
-        }
-        .into(),
+        label: env_label(precedence).into(),
         path: None,
         holding: match composer_auth {
             Some(value) if !value.is_empty() => {
@@ -98,6 +92,35 @@ pub(crate) fn collect(
         }
     }
     sources
+}
+
+fn env_label(precedence: Precedence) -> &'static str {
+    match precedence {
+        Precedence::EnvLast => "COMPOSER_AUTH (applied again last, so it wins over both files)",
+        Precedence::ProjectAuthLast => {
+            "COMPOSER_AUTH (this Composer applies it before the project's files)"
+        }
+    }
+}
+
+/// `sources` as [`collect`] gives them for `Precedence::EnvLast`, put in
+/// the order of `Precedence::ProjectAuthLast` without reading them again.
+pub(crate) fn with_project_auth_last(sources: &[Source]) -> Vec<Source> {
+    let mut older: Vec<Source> = sources
+        .iter()
+        .filter(|s| s.origin != Origin::EnvAuth)
+        .cloned()
+        .collect();
+    if let Some(env) = sources.iter().find(|s| s.origin == Origin::EnvAuth) {
+        let at = older
+            .iter()
+            .position(|s| matches!(s.origin, Origin::ProjectConfig | Origin::ProjectAuth))
+            .unwrap_or(older.len());
+        let mut env = env.clone();
+        env.label = env_label(Precedence::ProjectAuthLast).into();
+        older.insert(at, env);
+    }
+    older
 }
 
 /// The source whose entry Composer uses, if any.
@@ -245,6 +268,8 @@ mod tests {
             "h",
             Precedence::ProjectAuthLast,
         );
+        // Reordering what was read once gives what reading again would.
+        assert_eq!(with_project_auth_last(&sources), older);
         let order: Vec<_> = older.iter().map(|s| s.origin.clone()).collect();
         assert_eq!(
             order,

@@ -57,11 +57,20 @@ pub(crate) fn labelled_forms(secret: &str) -> Vec<(Form, Secret)> {
     if !plain {
         // JSON: as serde writes it, and as PHP does with and without escaping
         // `/` and non-ASCII (Composer writes files with neither escaped).
+        // Most secrets read the same in some of these (`public:private` in
+        // all): each distinct text once, so its base64 is made once.
         let serde = Value::String(secret.to_string()).to_string();
-        texts.push((Form::JsonEscaped, serde[1..serde.len() - 1].to_string()));
+        let mut escaped = vec![serde[1..serde.len() - 1].to_string()];
         for slashes in [false, true] {
             for unicode in [false, true] {
-                texts.push((Form::JsonEscaped, php_json(secret, slashes, unicode)));
+                escaped.push(php_json(secret, slashes, unicode));
+            }
+        }
+        for text in escaped {
+            if texts.iter().any(|(_, known)| *known == text) {
+                drop(Secret::new(text));
+            } else {
+                texts.push((Form::JsonEscaped, text));
             }
         }
     }
