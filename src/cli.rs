@@ -14,7 +14,7 @@ mod scan;
 pub(crate) use groups::{CheckArgs, CiName, KeyArgs, Mode, OnMissing, PlatformArgs, RepoArgs};
 use limits::saturating_u64;
 pub(crate) use limits::{retries, timeout};
-pub(crate) use scan::{ScanArgs, SweepArgs};
+pub(crate) use scan::{OnLeak, ScanArgs, SweepArgs};
 
 /// Safe repo.magento.com credentials for CI jobs: set up, check, clean up.
 ///
