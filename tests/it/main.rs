@@ -16,6 +16,7 @@ mod children;
 mod cleanup;
 mod composer;
 mod composer_install;
+mod docker;
 mod doctor;
 mod exec;
 mod extremes;
