@@ -124,7 +124,7 @@ def generate(root: Path, scale: float, public: str, private: str):
     for n in range(int(2000 * scale)):
         ext = "js" if n % 3 else "css"
         write(root / "pub/static/frontend/Magento/luma/en_US" / f"d{n % 80}" / f"asset{n}.{ext}",
-              cut(rng, pools["php"], rng.randrange(5000, 60000)))
+              cut(rng, pools["php"], rng.randrange(5000, 80000)))
         files += 1
     # pub/media: binary images (random bytes, as compressed data looks).
     for n in range(int(1000 * scale)):
@@ -132,7 +132,7 @@ def generate(root: Path, scale: float, public: str, private: str):
               rng.randbytes(rng.randrange(20000, 100000)))
         files += 1
     # A few large files, each under the 64 MiB whole-file limit.
-    for name, size in (("var/log/system.log", 30), ("var/log/debug.log", 45), ("var/backups/db.sql", 35)):
+    for name, size in (("var/log/system.log", 35), ("var/log/debug.log", 50), ("var/backups/db.sql", 45)):
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as out:
