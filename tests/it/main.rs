@@ -29,5 +29,6 @@ mod platforms;
 mod readme;
 mod sanitise;
 mod scan;
+mod scan_places;
 mod setup;
 mod shared_runner;
