@@ -62,13 +62,17 @@ test(
     for (const via of ['file', 'require']) {
       const main = await job.run('main', inputs, { FAKE_EXIT: '5' }, { via });
       const mainSeen = observed(main, fake, -1);
+      const before = fake.calls().length;
       const post = await job.run('post', { binary: fake.file }, { FAKE_EXIT: '4' }, { via });
-      results[via] = { main: mainSeen, post: observed(post, fake, -1) };
+      results[via] = { main: mainSeen, post: observed(post, fake, before) };
     }
     assert.equal(results.file.main.status, 5, 'the binary\'s exit code is the step\'s');
     assert.equal(results.file.post.status, 4);
     assert.deepEqual(results.file.main.calls.map((c) => c.args), [['setup']]);
-    assert.deepEqual(results.file.post.calls.map((c) => c.args), [['cleanup']]);
+    assert.deepEqual(
+      results.file.post.calls.map((c) => c.args),
+      [['cleanup'], ['scan', '--on-missing', 'skip', '--on-leak', 'warn', job.workspace]],
+    );
     assert.deepEqual(results.require, results.file);
   }),
 );

@@ -65,6 +65,11 @@ function childEnv(env, extra) {
   return Object.assign(out, extra, { MAGENTO_AUTH_CI: 'github' });
 }
 
+const KEY_INPUTS = [
+  ['public-key', 'MAGENTO_PUBLIC_KEY'],
+  ['private-key', 'MAGENTO_PRIVATE_KEY'],
+];
+
 function setupVariables(env) {
   const vars = {};
   const pass = (input, variable) => {
@@ -73,10 +78,7 @@ function setupVariables(env) {
   };
   // Keys are not trimmed here: the binary trims with a warning, which tells the
   // user about the pasted newline instead of silently hiding it.
-  for (const [input, variable] of [
-    ['public-key', 'MAGENTO_PUBLIC_KEY'],
-    ['private-key', 'MAGENTO_PRIVATE_KEY'],
-  ]) {
+  for (const [input, variable] of KEY_INPUTS) {
     const raw = env[inputVariable(input)] || '';
     if (raw !== '') vars[variable] = raw;
   }
@@ -529,6 +531,7 @@ function fail(error) {
 async function main(env = process.env) {
   try {
     const variables = setupVariables(env);
+    scanPolicy(env); // a bad scan value fails now, not at the job's end
     const binary = await findBinary(env);
     if (env.GITHUB_STATE) appendFileCommand(env.GITHUB_STATE, 'binary', binary);
     console.log(`Using ${binary}`);
@@ -642,7 +645,7 @@ async function recover(env, lost) {
   const statePath = jobStatePath(env);
   if (!exists(statePath)) {
     console.log(`No magento-auth state for this job at ${statePath}: setup left nothing to undo, so nothing to clean up`);
-    return 0;
+    return { code: 0, binary: null };
   }
   const why = lost ? `${lost} is gone` : "main's record of the binary is lost";
   console.log(`${why}; finding ${TOOL} again to clean up with this job's state, ${statePath}`);
@@ -657,17 +660,57 @@ async function recover(env, lost) {
         `${keyPlaces(env, statePath).join(', ')}. Run \`${TOOL} cleanup\` in this job, or remove ` +
         `their repo.magento.com entry by hand; this job's state is ${statePath}`,
     );
-    return 1;
+    return { code: 1, binary: null };
   }
   console.log(`Using ${binary}`);
-  return run(binary, ['cleanup'], childEnv(env, {}));
+  return { code: run(binary, ['cleanup'], childEnv(env, {})), binary };
+}
+
+// ---- the leak sweep, after cleanup -------------------------------------------
+
+/** The scan input: warn (the default), fail or false. */
+function scanPolicy(env) {
+  const scan = (getInput(env, 'scan') || 'warn').toLowerCase();
+  if (!['warn', 'fail', 'false'].includes(scan)) {
+    throw new LaunchError(`the scan input must be warn, fail or false, not "${scan}"`);
+  }
+  return scan;
+}
+
+/**
+ * `magento-auth scan` of the workspace, once cleanup has put every file back:
+ * a copy of the keys still there is one the job made. The keys go to it as
+ * main's do, in the environment; under warn it reports and exits 0.
+ */
+function sweep(env, binary, policy) {
+  if (policy === 'false') return 0;
+  if (!binary) {
+    console.log('No magento-auth binary from the main step: the workspace is not searched for the keys');
+    return 0;
+  }
+  const keys = {};
+  for (const [input, variable] of KEY_INPUTS) {
+    const raw = env[inputVariable(input)] || '';
+    if (raw !== '') keys[variable] = raw;
+  }
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const args = ['scan', '--on-missing', 'skip', '--on-leak', policy, workspace];
+  const code = run(binary, args, childEnv(env, keys));
+  if (code === 0 || policy === 'fail') return code;
+  command('warning', `the workspace could not be searched for the keys (exit ${code}); scan is warn, so the step goes on`);
+  return 0;
 }
 
 async function post(env = process.env) {
   try {
-    const binary = env.STATE_binary || explicitBinary(env);
-    if (binary && isFile(binary)) return run(binary, ['cleanup'], childEnv(env, {}));
-    return await recover(env, binary);
+    const recorded = env.STATE_binary || explicitBinary(env);
+    const cleaned =
+      recorded && isFile(recorded)
+        ? { code: run(recorded, ['cleanup'], childEnv(env, {})), binary: recorded }
+        : await recover(env, recorded);
+    // Read after cleanup, so that a bad value never keeps the keys in place.
+    const swept = sweep(env, cleaned.binary, scanPolicy(env));
+    return cleaned.code !== 0 ? cleaned.code : swept;
   } catch (error) {
     return fail(error);
   }

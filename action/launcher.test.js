@@ -62,6 +62,7 @@ test('action.yml: node24 with main, post and post-if always(); inputs and output
     'public-key',
     'repository-url',
     'require-packages',
+    'scan',
     'version',
     'working-directory',
   ]);
@@ -175,8 +176,12 @@ test(
     assert.notEqual(a[1], b[1], 'each write gets a new delimiter');
     assert.equal(first.state.binary, fake.file);
     const post = await job.run('post', {}, { FAKE_EXIT: '3' });
-    assert.equal(post.status, 3);
-    assert.deepEqual(fake.calls().at(-1).args, ['cleanup']);
+    assert.equal(post.status, 3, "cleanup's exit code is the step's");
+    // cleanup, then the leak sweep of the workspace (scan: warn by default).
+    assert.deepEqual(
+      fake.calls().slice(-2).map((call) => call.args),
+      [['cleanup'], ['scan', '--on-missing', 'skip', '--on-leak', 'warn', job.workspace]],
+    );
   }),
 );
 
@@ -404,7 +409,10 @@ test(
     assert.equal(post.status, 0, post.stdout + post.stderr);
     assert.doesNotMatch(post.stdout, /never ran/);
     assert.match(post.stdout, /finding magento-auth again to clean up with this job's state, .*4242-build\.json/);
-    assert.deepEqual(fake.calls().map((call) => call.args), [['cleanup']]);
+    assert.deepEqual(
+      fake.calls().map((call) => call.args),
+      [['cleanup'], ['scan', '--on-missing', 'skip', '--on-leak', 'warn', job.workspace]],
+    );
     const [cleanup] = fake.calls();
     assert.equal(cleanup.env.GITHUB_RUN_ID, '4242', 'cleanup finds the state by the run and job ids');
     const used = /^Using (.*)$/m.exec(post.stdout)[1];

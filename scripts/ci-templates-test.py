@@ -257,10 +257,10 @@ def logged_requests(log):
     return last or []
 
 
-def component(path=COMPONENT):
+def component(path=COMPONENT, job=".magento-auth"):
     spec_text, jobs_text = re.split(r"^---\s*$", Path(path).read_text(), maxsplit=1, flags=re.M)
     yaml = YAML(typ="safe")
-    return yaml.load(spec_text)["spec"]["inputs"], yaml.load(jobs_text)[".magento-auth"]
+    return yaml.load(spec_text)["spec"]["inputs"], yaml.load(jobs_text)[job]
 
 
 def job_variables(inputs, job, overrides):
@@ -293,6 +293,7 @@ class Sandbox:
         self.project = self.root / "project"
         self.project.mkdir()
         for name, text in (files or {}).items():
+            (self.project / name).parent.mkdir(parents=True, exist_ok=True)
             (self.project / name).write_text(text)
         self.env = {
             "PATH": f"{self.bindir}{os.pathsep}{os.environ['PATH']}",
@@ -460,13 +461,13 @@ def bitbucket_step(recipe=BITBUCKET):
     return pipeline["pipelines"]["default"][0]["step"]
 
 
-def run_bitbucket(binary, sha256_value, asset=ASSET):
+def run_bitbucket(binary, sha256_value, asset=ASSET, extra_env=None, files=None):
     """The recipe's script (Composer's own command left out) in one shell, after-script in another."""
     step = bitbucket_step()
     script = [line for line in step["script"] if not line.startswith("composer ")]
-    assert script[-1] == "magento-auth setup", script
-    script.append('grep -q \'"repo.magento.com"\' "$COMPOSER_HOME/auth.json"')
-    box = Sandbox(None, {"composer.json": COMPOSER_JSON})
+    at = script.index("magento-auth setup") + 1
+    script.insert(at, 'grep -q \'"repo.magento.com"\' "$COMPOSER_HOME/auth.json"')
+    box = Sandbox(None, {"composer.json": COMPOSER_JSON, **(files or {})})
     try:
         with tempfile.TemporaryDirectory(prefix="magento-auth-repo-") as directory:
             with repo_magento_com(binary, directory) as (env, log):
@@ -487,6 +488,8 @@ def run_bitbucket(binary, sha256_value, asset=ASSET):
                         "BITBUCKET_STEP_UUID": "{8c3e1a52-0f3c-4b0e-9f5e-4b2a0c7e9d11}",
                         "MAGENTO_AUTH_URL": f"{base}/v0.0.0/{asset}",
                         "MAGENTO_AUTH_SHA256": sha256_value,
+                        "BITBUCKET_CLONE_DIR": str(box.project),
+                        **(extra_env or {}),
                     }
                     main = subprocess.run(
                         ["sh", "-e", "-c", "\n".join(script)],
@@ -630,6 +633,70 @@ def test_readme_bitbucket_step():
     steps = [n for n, line in enumerate(recipe) if line.strip() == "- step:"]
     first = scripts(recipe[steps[0] : steps[1]])
     assert readme == first, f"README's step is not the recipe's: {readme} vs {first}"
+# ---- the leak sweep (scan) in both -------------------------------------------------
+
+# What `bin/magento sampledata:deploy` leaves in a project: a copy of the keys.
+LEAK = {"var/composer_home/auth.json": f'{{"http-basic": {{"repo.magento.com": {{"username": "{PUB}", "password": "{PRIV}"}}}}}}'}
+LEAK_LINE = "leak: var/composer_home/auth.json (raw)"
+
+
+def assert_nothing_shown(*runs):
+    for run in runs:
+        for text in (run.stdout, run.stderr):
+            for secret in SECRETS:
+                assert secret not in text, "a key was printed"
+
+
+def test_component_scan(binary):
+    """scan: warn names the file, fail fails the job from the script's last line, false does not search."""
+    _, end_step = component(job=".magento-auth-scan")
+    for policy, code in (("warn", 0), ("fail", 7), ("false", 0)):
+        main, after, restored, _ = run_job(
+            binary, {"check": "false", "scan": policy}, "\n".join(end_step["script"]),
+            files={"composer.json": COMPOSER_JSON, **LEAK},
+        )
+        assert main.returncode == code, f"{policy}: exit {main.returncode}: {main.stdout}{main.stderr}"
+        assert (LEAK_LINE in main.stdout) == (policy != "false"), f"{policy}: {main.stdout}"
+        assert LEAK_LINE not in after.stdout, f"{policy}: after_script searched again: {after.stdout}"
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert restored == EXISTING, f"{policy}: auth.json not restored"
+        assert_nothing_shown(main, after)
+
+
+def test_component_scan_after_script(binary):
+    """Without the last-line step: after_script names the file and cannot fail the job, and says so under fail."""
+    for policy in ("warn", "fail", "false"):
+        main, after, restored, _ = run_job(
+            binary, {"check": "false", "scan": policy}, "true", files={"composer.json": COMPOSER_JSON, **LEAK}
+        )
+        assert main.returncode == 0, f"{policy}: {main.stdout}{main.stderr}"
+        assert after.returncode == 0, f"{policy}: {after.stdout}{after.stderr}"
+        assert (LEAK_LINE in after.stdout) == (policy != "false"), f"{policy}: {after.stdout}"
+        assert ("after_script cannot fail a job" in after.stdout) == (policy == "fail"), after.stdout
+        assert restored == EXISTING
+        assert_nothing_shown(main, after)
+    # A clean project: nothing named, under fail too.
+    _, end_step = component(job=".magento-auth-scan")
+    main, after, restored, leftovers = run_job(
+        binary, {"check": "false", "scan": "fail"}, "\n".join(end_step["script"]), files={"composer.json": COMPOSER_JSON}
+    )
+    assert main.returncode == 0, main.stdout + main.stderr
+    assert "leak: " not in main.stdout + after.stdout
+    assert_clean(main, after, restored, leftovers)
+
+
+def test_bitbucket_scan(binary):
+    """MAGENTO_AUTH_SCAN: unset or warn names the file, fail fails the step (exit 7), false does not search."""
+    digest = hashlib.sha256(Path(binary).read_bytes()).hexdigest()
+    for value, code in ((None, 0), ("warn", 0), ("fail", 7), ("false", 0)):
+        extra = {} if value is None else {"MAGENTO_AUTH_SCAN": value}
+        main, after, restored, _, _ = run_bitbucket(binary, digest, extra_env=extra, files=LEAK)
+        assert main.returncode == code, f"{value}: exit {main.returncode}: {main.stdout}{main.stderr}"
+        assert (LEAK_LINE in main.stdout) == (value != "false"), f"{value}: {main.stdout}"
+        assert LEAK_LINE not in after.stdout, f"{value}: after-script searched again"
+        assert after.returncode == 0, after.stdout + after.stderr
+        assert restored == EXISTING
+        assert_nothing_shown(main, after)
 
 
 def shell_blocks():
@@ -638,6 +705,9 @@ def shell_blocks():
     for key in ("before_script", "after_script"):
         for i, block in enumerate(job[key]):
             yield f"{COMPONENT.name} {key}[{i}]", block
+    _, end_step = component(job=".magento-auth-scan")
+    for i, block in enumerate(end_step["script"]):
+        yield f"{COMPONENT.name} .magento-auth-scan script[{i}]", block
     bitbucket = yaml.load(BITBUCKET.read_text())
     for i, block in enumerate(bitbucket["definitions"]["scripts"]):
         yield f"{BITBUCKET.name} definitions.scripts[{i}]", block
@@ -670,6 +740,9 @@ def main():
         ("bitbucket recipe: a wrong hash or another file's line refuses the download", lambda: test_bitbucket_sha256_refusals(binary)),
         ("README's GitLab quick start as written, against repo.magento.com (local)", lambda: test_readme_gitlab_quick_start(binary)),
         ("README's Bitbucket step is the recipe the tests run", test_readme_bitbucket_step),
+        ("gitlab component: scan warn/fail/false, with the last-line step", lambda: test_component_scan(binary)),
+        ("gitlab component: scan in after_script alone reports, never fails", lambda: test_component_scan_after_script(binary)),
+        ("bitbucket recipe: MAGENTO_AUTH_SCAN warn/fail/false", lambda: test_bitbucket_scan(binary)),
         ("shellcheck: component and Bitbucket shell blocks", test_shellcheck),
     ]:
         check(name, fn)

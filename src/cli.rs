@@ -17,7 +17,7 @@ pub(crate) use groups::{
 };
 use limits::saturating_u64;
 pub(crate) use limits::{retries, timeout};
-pub(crate) use scan::{ScanArgs, SweepArgs};
+pub(crate) use scan::{OnLeak, ScanArgs, SweepArgs};
 
 /// Safe repo.magento.com credentials for CI jobs: check, set up, clean up.
 ///

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::groups::{KeyArgs, PlatformArgs};
 use super::limits::saturating_u64;
@@ -50,4 +50,24 @@ pub(crate) struct SweepArgs {
     /// Read files over 64 MiB whole, not only their first and last 8 MiB
     #[arg(long)]
     pub(crate) whole_files: bool,
+
+    /// What a key found in a file does
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        default_value = "fail",
+        env = "MAGENTO_AUTH_ON_LEAK",
+        hide_env_values = true
+    )]
+    pub(crate) on_leak: OnLeak,
+}
+
+/// What a leak does to the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OnLeak {
+    /// exit 7 (leaked)
+    Fail,
+    /// a warning for each file, exit 0 (the status is still leaked)
+    Warn,
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::{KeyArgs, OnMissing, ScanArgs, SweepArgs};
+use crate::cli::{KeyArgs, OnLeak, OnMissing, ScanArgs, SweepArgs};
 use crate::exit::{Failure, Outcome, Status};
 use crate::keys::{self, Intake, Keys};
 use crate::report::Reporter;
@@ -60,10 +60,22 @@ pub(crate) fn sweep_roots(
     let sweep = scan::sweep(roots, patterns(&keys), limits);
     say(&sweep, json, reporter);
     let outcome = outcome(&sweep);
-    if outcome.status == Status::Leaked {
-        return Err(outcome.into());
+    if outcome.status != Status::Leaked {
+        return Ok(outcome);
     }
-    Ok(outcome)
+    match sweep_args.on_leak {
+        OnLeak::Fail => Err(outcome.into()),
+        // Each file had its warning; the outcome is said once, not as an
+        // error, and still reads `leaked`.
+        OnLeak::Warn => {
+            reporter.info(&format!(
+                "{}; hint: {}",
+                outcome.message,
+                outcome.hint.as_deref().unwrap_or_default()
+            ));
+            Ok(outcome)
+        }
+    }
 }
 
 /// Every form of either key, and of `public:private` (the Basic header):

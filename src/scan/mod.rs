@@ -8,6 +8,7 @@ mod walk;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use search::Needles;
@@ -40,22 +41,27 @@ pub(crate) struct Sweep {
 pub(crate) fn sweep(roots: &[PathBuf], patterns: Vec<(Form, Secret)>, limits: Limits) -> Sweep {
     let started = Instant::now();
     let needles = Needles::new(patterns);
-    let found = Mutex::new(Sweep::default());
-    let visit = |path: &Path, len: u64| {
-        let (form, read) = needles.search_file(path, len, limits.whole_files);
-        let mut sweep = found.lock().unwrap_or_else(|e| e.into_inner());
-        sweep.scanned_files += 1;
-        sweep.scanned_bytes += read;
+    let leaks = Mutex::new(Vec::new());
+    let (files, bytes) = (AtomicU64::new(0), AtomicU64::new(0));
+    let visit = |path: &Path| {
+        let (form, read) = needles.search_file(path, limits.whole_files);
+        files.fetch_add(1, Ordering::Relaxed);
+        bytes.fetch_add(read, Ordering::Relaxed);
         if let Some(form) = form {
-            sweep.leaks.push((relative(path, roots), form));
+            let mut leaks = leaks.lock().unwrap_or_else(|e| e.into_inner());
+            leaks.push((relative(path, roots), form));
         }
     };
     let complete = walk::walk(roots, limits.workers, started + limits.timeout, &visit);
-    let mut sweep = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    sweep.leaks.sort();
-    sweep.complete = complete;
-    sweep.duration = started.elapsed();
-    sweep
+    let mut leaks = leaks.into_inner().unwrap_or_else(|e| e.into_inner());
+    leaks.sort();
+    Sweep {
+        leaks,
+        scanned_files: files.into_inner(),
+        scanned_bytes: bytes.into_inner(),
+        duration: started.elapsed(),
+        complete,
+    }
 }
 
 /// `path` relative to the root it was found under (a root that is a file

@@ -22,13 +22,13 @@ pub(crate) fn walk(
     roots: &[PathBuf],
     workers: usize,
     deadline: Instant,
-    visit: &(dyn Fn(&Path, u64) + Sync),
+    visit: &(dyn Fn(&Path) + Sync),
 ) -> bool {
     let mut dirs = Vec::new();
     for root in roots {
         match fs::symlink_metadata(root) {
             Ok(meta) if meta.is_dir() => dirs.push(root.clone()),
-            Ok(meta) if meta.is_file() => visit(root, meta.len()),
+            Ok(meta) if meta.is_file() => visit(root),
             _ => {}
         }
     }
@@ -48,7 +48,7 @@ fn worker(
     more: &Condvar,
     late: &AtomicBool,
     deadline: Instant,
-    visit: &(dyn Fn(&Path, u64) + Sync),
+    visit: &(dyn Fn(&Path) + Sync),
 ) {
     loop {
         let dir = {
@@ -81,7 +81,7 @@ fn read_dir(
     dir: &Path,
     deadline: Instant,
     late: &AtomicBool,
-    visit: &(dyn Fn(&Path, u64) + Sync),
+    visit: &(dyn Fn(&Path) + Sync),
 ) -> Vec<PathBuf> {
     let mut subdirs = Vec::new();
     let Ok(entries) = fs::read_dir(dir) else {
@@ -102,8 +102,7 @@ fn read_dir(
                 subdirs.push(path);
             }
         } else if kind.is_file() {
-            let len = entry.metadata().map_or(0, |m| m.len());
-            visit(&path, len);
+            visit(&path);
         }
     }
     subdirs
@@ -141,7 +140,7 @@ mod tests {
             &[base.to_path_buf()],
             4,
             Instant::now() + Duration::from_secs(10),
-            &|path, _| {
+            &|path| {
                 let rel = path
                     .strip_prefix(base)
                     .unwrap()
@@ -163,7 +162,7 @@ mod tests {
     fn a_passed_deadline_cuts_the_walk_short() {
         let root = tempfile::tempdir().unwrap();
         fs::write(root.path().join("f"), "x").unwrap();
-        let done = walk(&[root.path().to_path_buf()], 2, Instant::now(), &|_, _| {});
+        let done = walk(&[root.path().to_path_buf()], 2, Instant::now(), &|_| {});
         assert!(!done);
     }
 }

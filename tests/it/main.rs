@@ -24,6 +24,8 @@ mod composer;
 #[cfg(unix)]
 mod composer_install;
 #[cfg(unix)]
+mod docker;
+#[cfg(unix)]
 mod doctor;
 mod exec;
 #[cfg(unix)]
@@ -40,6 +42,8 @@ mod platforms;
 mod readme;
 mod sanitise;
 mod scan;
+#[cfg(unix)]
+mod scan_places;
 mod settings;
 mod setup;
 #[cfg(unix)]

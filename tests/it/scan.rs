@@ -12,7 +12,7 @@ use crate::common::*;
 
 /// A tree shaped like a Magento project: vendor/, var/, generated/, pub/,
 /// a .git directory, an ignored directory.
-fn magento_tree(root: &Path) {
+pub(crate) fn magento_tree(root: &Path) {
     for dir in [
         "app/etc",
         "vendor/magento/module-catalog/Model",
@@ -60,14 +60,14 @@ fn magento_tree(root: &Path) {
     .unwrap();
 }
 
-fn scan(world: &World, args: &[&str]) -> Outcome {
+pub(crate) fn scan(world: &World, args: &[&str]) -> Outcome {
     let mut all = vec!["scan"];
     all.extend_from_slice(args);
     world.run(&all)
 }
 
 /// The leak lines of a run's stdout: `(path, form)`.
-fn leaks(out: &Outcome) -> Vec<(String, String)> {
+pub(crate) fn leaks(out: &Outcome) -> Vec<(String, String)> {
     let mut found: Vec<(String, String)> = out
         .stdout
         .lines()
@@ -293,4 +293,49 @@ fn escaped_forms_of_other_keys_are_found() {
     for form in secret_forms_of(public, private) {
         assert!(!stdout.contains(&form), "a key form in stdout: {stdout}");
     }
+}
+
+/// `--on-leak warn` (the action's default): each file is still named, the
+/// status still reads leaked, and the exit is 0 with no error.
+#[test]
+fn on_leak_warn_names_each_file_and_exits_zero() {
+    let mut world = World::new();
+    fs::create_dir_all(world.project.join("var")).unwrap();
+    fs::write(world.project.join("var/auth.json"), PRIVATE).unwrap();
+    fs::write(world.project.join(".env"), format!("K={PUBLIC}")).unwrap();
+    let out = scan(&world, &["--on-leak", "warn"]).ok();
+    assert_eq!(
+        leaks(&out),
+        [
+            (".env".to_string(), "raw".to_string()),
+            ("var/auth.json".to_string(), "raw".to_string())
+        ]
+    );
+    assert!(!out.stderr.contains("error:"), "{out:#?}");
+    let out = scan(&world, &["--on-leak", "warn", "--json"]).ok();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["status"], "leaked");
+    // The same through the variable the CI templates set.
+    world.set("MAGENTO_AUTH_ON_LEAK", "warn");
+    scan(&world, &[]).ok();
+    world.run(&["cleanup", "--scan"]).ok();
+    world.set("MAGENTO_AUTH_ON_LEAK", "fail");
+    world.run(&["cleanup", "--scan"]).code(7);
+    // On GitHub: one warning annotation a file, no error, the summary says leaked.
+    world.unset("MAGENTO_AUTH_ON_LEAK");
+    let files = world.github_runner("9", "scan");
+    let output = world
+        .command(&["scan", "--on-leak", "warn"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let warnings = stdout
+        .lines()
+        .filter(|l| l.starts_with("::warning ") && l.contains(",file="))
+        .count();
+    assert_eq!(warnings, 2, "{stdout}");
+    assert!(!stdout.contains("::error"), "{stdout}");
+    let summary = fs::read_to_string(&files["GITHUB_STEP_SUMMARY"]).unwrap();
+    assert!(summary.contains("`leaked`"), "{summary}");
 }
