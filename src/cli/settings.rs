@@ -109,6 +109,14 @@ pub(crate) const SETTINGS: &[Setting] = &[
     row("--scan", None, None, None),
     row("--scan-timeout", None, None, None),
     row("--whole-files", None, None, None),
+    // The action's and the component's `scan` input also takes `false`
+    // (no sweep at all); `warn` and `fail` are this option's values.
+    row(
+        "--on-leak",
+        Some("MAGENTO_AUTH_ON_LEAK"),
+        Some("scan"),
+        Some("scan"),
+    ),
 ];
 
 static AUDIENCE: OnceLock<Audience> = OnceLock::new();

@@ -564,6 +564,21 @@ fn scan_timeout(case: &Case) {
     assert!(out.stderr.contains("out of range"), "{case:?}: {out:#?}");
 }
 
+/// `warn`: a planted key is still named, and the exit is 0, not 7.
+fn on_leak(case: &Case) {
+    let mut run = case.run();
+    fs::write(run.world.project.join("leaked.txt"), PRIVATE).unwrap();
+    case.give(&mut run, Some("warn"), "fail");
+    if case.command == "cleanup" {
+        args(&mut run, &["--scan"]);
+    }
+    let out = case.launch(&run).ok();
+    assert!(
+        out.stdout.contains("leak: leaked.txt"),
+        "{case:?}: {out:#?}"
+    );
+}
+
 /// A key in the middle of a file over 64 MiB is found.
 fn whole_files(case: &Case) {
     let mut run = case.run();
@@ -604,6 +619,7 @@ const PROBES: &[(&str, Probe)] = &[
     ("--scan", scan),
     ("--scan-timeout", scan_timeout),
     ("--whole-files", whole_files),
+    ("--on-leak", on_leak),
 ];
 
 /// The options of `command` and their variables, from its `--help`.
