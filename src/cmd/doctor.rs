@@ -134,6 +134,15 @@ fn describe_job(
                     pending.stale.len()
                 ));
             }
+            if !pending.unchecked.is_empty() {
+                problems.push(format!(
+                    "{} records {} setup(s) whose job cannot be checked here (another machine, \
+                     or a platform where processes cannot be checked): if that job has ended, \
+                     run `magento-auth cleanup` with this state",
+                    clean(&state_path.display().to_string()),
+                    pending.unchecked.len()
+                ));
+            }
         }
         Err(err) => problems.push(format!("{err:#}")),
     }

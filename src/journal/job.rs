@@ -126,6 +126,8 @@ pub(crate) fn record_export(
 pub(crate) struct Pending {
     pub(crate) active: Vec<PathBuf>,
     pub(crate) stale: Vec<PathBuf>,
+    /// Setups whose job cannot be checked (another machine; Windows).
+    pub(crate) unchecked: Vec<PathBuf>,
     /// Variables exported to later steps (GitHub `env` mode).
     pub(crate) exported: Vec<String>,
 }
@@ -149,6 +151,7 @@ pub(crate) fn pending(state_path: &Path) -> Result<Pending> {
             .map(|holder| holder.anchor);
         match anchor.map(|a| liveness::check(a.as_ref())) {
             Some(Liveness::Alive) => pending.active.push(entry.target),
+            Some(Liveness::Unknown(_)) => pending.unchecked.push(entry.target),
             _ => pending.stale.push(entry.target),
         }
     }

@@ -133,3 +133,18 @@ fn a_setup_from_before_a_restart_is_undone_by_the_next_job() {
         COMPOSER_WRITTEN.as_bytes()
     );
 }
+
+/// doctor in the job whose setup cannot be checked says so, and does not
+/// call it a killed job.
+#[test]
+fn doctor_says_a_setup_that_cannot_be_checked_is_not_known_to_be_dead() {
+    let world = World::new();
+    job(&world, "a", &["setup", "--no-check"]).ok();
+    edit_ledger(&world, |ledger| {
+        ledger["holders"][0]["anchor"]["machine"] = "another-machine".into();
+    });
+    let out = job(&world, "a", &["doctor"]).ok();
+    assert!(out.stdout.contains("cannot be checked here"), "{out:#?}");
+    assert!(!out.stdout.contains("a killed job?"), "{out:#?}");
+    job(&world, "a", &["cleanup"]).ok();
+}

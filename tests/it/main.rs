@@ -44,6 +44,7 @@ mod sanitise;
 mod scan;
 #[cfg(unix)]
 mod scan_places;
+#[cfg(unix)]
 mod settings;
 mod setup;
 #[cfg(unix)]
@@ -54,4 +55,5 @@ mod shared_runner;
 mod trust;
 #[cfg(windows)]
 mod windows;
+#[cfg(unix)]
 mod words;
