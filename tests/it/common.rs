@@ -142,7 +142,7 @@ impl World {
     /// For `setup --mode env`, whose stdout is the `export` line by design:
     /// only stderr is searched for the canaries.
     pub fn run_secret_stdout(&self, args: &[&str]) -> Outcome {
-        let output = self.command(args).output().expect("run magento-auth");
+        let output = output_of(&mut self.command(args));
         assert_no_secret(&String::from_utf8_lossy(&output.stderr), "stderr");
         Outcome {
             code: output.status.code().unwrap_or(-1),
@@ -330,6 +330,23 @@ pub fn assert_mode(path: &Path, expected: u32) {
     }
 }
 
+/// Run `cmd` to its end. wine now and then fails to start a process with
+/// ERROR_INTERNAL_ERROR (1359) when several start at once, which a real
+/// Windows does not: such a start is tried again, three times at most.
+pub fn output_of(cmd: &mut Command) -> std::process::Output {
+    let mut output = cmd.output();
+    for _ in 0..3 {
+        match &output {
+            Err(err) if cfg!(windows) && err.raw_os_error() == Some(1359) => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                output = cmd.output();
+            }
+            _ => break,
+        }
+    }
+    output.expect("run magento-auth")
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Outcome {
@@ -340,7 +357,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn of(mut cmd: Command) -> Self {
-        Self::from_output(cmd.output().expect("run magento-auth"))
+        Self::from_output(output_of(&mut cmd))
     }
 
     pub fn from_output(output: std::process::Output) -> Self {
