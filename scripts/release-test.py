@@ -246,7 +246,9 @@ def test_gitlab_defaults(binary, static_binary):
 def run_recipe(recipe, env):
     step = T.bitbucket_step(recipe)
     script = [line for line in step["script"] if not line.startswith("composer ")]
-    script.append("grep -q '\"repo.magento.com\"' \"$COMPOSER_HOME/auth.json\"")
+    # Where `composer install` was: the keys are there (the last line, the leak
+    # sweep, cleans up before it searches).
+    script.insert(script.index("magento-auth setup") + 1, "grep -q '\"repo.magento.com\"' \"$COMPOSER_HOME/auth.json\"")
     box = T.Sandbox(None, {"composer.json": T.COMPOSER_JSON})
     try:
         job_env = {**box.env, **env, "BITBUCKET_BUILD_NUMBER": "7", "BITBUCKET_STEP_UUID": "{8c3e1a52-0f3c-4b0e-9f5e-4b2a0c7e9d11}"}
