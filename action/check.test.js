@@ -4,14 +4,12 @@
 // start, wanting the canary keys), trusted through SSL_CERT_FILE.
 
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
 const { test } = require('node:test');
 
-const { Job, canaryKeys, realBinary, secretForms } = require('./harness');
+const { Job, canaryKeys, realBinary, secretForms, startFakeRepo } = require('./harness');
 
 const binary = realBinary();
 const fakeRepo = binary && path.join(path.dirname(binary), 'examples', 'fake_repo');
@@ -22,28 +20,7 @@ const keys = canaryKeys();
 const forms = secretForms(keys);
 
 /** Start the fake; resolves to { url, ca, stop }. It stops when stdin closes. */
-function startFake(dir) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(fakeRepo, [dir, '120'], {
-      env: { MAGENTO_PUBLIC_KEY: keys.pub, MAGENTO_PRIVATE_KEY: keys.priv },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const found = {};
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error('the fake repository did not start in 10 s'));
-    }, 10_000);
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      const [key, value] = line.split(/=(.*)/s);
-      found[key] = value;
-      if (found.url && found.ca) {
-        clearTimeout(timer);
-        resolve({ ...found, stop: () => child.stdin.end() });
-      }
-    });
-    child.on('error', reject);
-  });
-}
+const startFake = (dir) => startFakeRepo(fakeRepo, dir, keys);
 
 function withFake(fn) {
   return async () => {

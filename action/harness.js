@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const readline = require('node:readline');
 
 // The runner's INPUT_ names, as the launcher reads them, and the launcher's hash:
 // one definition each for the launcher and its tests.
@@ -371,6 +372,33 @@ async function releaseServer(files) {
   };
 }
 
+/**
+ * Start the fake repository (examples/fake_repo.rs) at `program`, keeping
+ * its files in `dir`; resolves to { url, ca, stop }. It stops when stdin closes.
+ */
+function startFakeRepo(program, dir, keys) {
+  return new Promise((resolve, reject) => {
+    const child = childProcess.spawn(program, [dir, '120'], {
+      env: { MAGENTO_PUBLIC_KEY: keys.pub, MAGENTO_PRIVATE_KEY: keys.priv },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const found = {};
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('the fake repository did not start in 10 s'));
+    }, 10_000);
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      const [key, value] = line.split(/=(.*)/s);
+      found[key] = value;
+      if (found.url && found.ca) {
+        clearTimeout(timer);
+        resolve({ ...found, stop: () => child.stdin.end() });
+      }
+    });
+    child.on('error', reject);
+  });
+}
+
 module.exports = {
   ACTION_DIR,
   entryArgs,
@@ -384,6 +412,7 @@ module.exports = {
   parseFileCommands,
   realBinary,
   releaseServer,
+  startFakeRepo,
   secretForms,
   sha256,
   withJob,

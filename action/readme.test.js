@@ -8,13 +8,12 @@
 // through MAGENTO_AUTH_REPO_URL in the job's environment as a DNS entry would.
 
 const assert = require('node:assert/strict');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const readline = require('node:readline');
 const { test } = require('node:test');
 
-const { canaryKeys, copyAction, realBinary, releaseServer, secretForms, sha256, withJob } = require('./harness');
+const { canaryKeys, copyAction, realBinary, releaseServer, secretForms, sha256, startFakeRepo, withJob } = require('./harness');
 const { releaseTarget, assetName } = require('./launcher');
 
 const binary = realBinary();
@@ -72,28 +71,7 @@ function expand(value, secrets) {
   return out;
 }
 
-function startFake(dir) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(fakeRepo, [dir, '120'], {
-      env: { MAGENTO_PUBLIC_KEY: keys.pub, MAGENTO_PRIVATE_KEY: keys.priv },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const found = {};
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error('the fake repository did not start in 10 s'));
-    }, 10_000);
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      const [key, value] = line.split(/=(.*)/s);
-      found[key] = value;
-      if (found.url && found.ca) {
-        clearTimeout(timer);
-        resolve({ ...found, stop: () => child.stdin.end() });
-      }
-    });
-    child.on('error', reject);
-  });
-}
+const startFake = (dir) => startFakeRepo(fakeRepo, dir, keys);
 
 test('the README quick start has a checkout, the action with secrets, and composer install', () => {
   const found = steps(readmeWorkflow());

@@ -347,6 +347,25 @@ pub fn output_of(cmd: &mut Command) -> std::process::Output {
     output.expect("run magento-auth")
 }
 
+/// Run `script` with `sh` in a private mount namespace, with `world`'s
+/// environment. `None` (the test is skipped, with a note) when the script
+/// exits 99, which it does when it cannot mount: only root can, as in CI,
+/// where a skip is a failure instead.
+#[cfg(unix)]
+pub fn in_mount_namespace(world: &World, script: &str) -> Option<Outcome> {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", script]).env_clear();
+    for (name, value) in &world.vars {
+        cmd.env(name, value);
+    }
+    let out = Outcome::of(cmd);
+    if out.code == 99 && std::env::var_os("CI").is_none() {
+        eprintln!("skipped: cannot mount here (CI, as root, can)");
+        return None;
+    }
+    Some(out)
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Outcome {
