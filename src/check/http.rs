@@ -72,7 +72,7 @@ impl Client {
         let env = |name: &str| std::env::var(name).ok();
         let proxy_url = noproxy::proxy_from_env("https", &env);
         let no_proxy = noproxy::no_proxy_from_env(&env);
-        let direct = agent(&roots, None)?;
+        let direct = agent(&roots, None);
         let proxied = match proxy_url {
             None => None,
             Some(url) => {
@@ -90,7 +90,7 @@ impl Client {
                 let proxy = ureq::Proxy::new(&url)
                     .map_err(|_| format!("the proxy URL {} is not valid", proxy_display(&url)))?;
                 Some((
-                    agent(&roots, Some(proxy.clone()))?,
+                    agent(&roots, Some(proxy.clone())),
                     proxy_display(&url),
                     proxy,
                 ))
@@ -182,15 +182,9 @@ impl Client {
             && is_unknown_issuer(err)
             && let Some(wider) = self.roots.widened()
         {
-            self.direct = agent(&wider, None).map_err(|detail| NetError {
-                kind: NetKind::Tls,
-                detail,
-            })?;
+            self.direct = agent(&wider, None);
             if let Some((proxied, _, proxy)) = &mut self.proxied {
-                *proxied = agent(&wider, Some(proxy.clone())).map_err(|detail| NetError {
-                    kind: NetKind::Tls,
-                    detail,
-                })?;
+                *proxied = agent(&wider, Some(proxy.clone()));
             }
             self.roots = wider;
             sent = self.send(url, auth, via_proxy, remaining);
@@ -262,7 +256,7 @@ impl Client {
     }
 }
 
-fn agent(roots: &Roots, proxy: Option<ureq::Proxy>) -> Result<Agent, String> {
+fn agent(roots: &Roots, proxy: Option<ureq::Proxy>) -> Agent {
     let certs: Vec<Certificate<'static>> = roots
         .certs
         .iter()
@@ -281,7 +275,7 @@ fn agent(roots: &Roots, proxy: Option<ureq::Proxy>) -> Result<Agent, String> {
         .https_only(false)
         .user_agent(concat!("magento-auth/", env!("CARGO_PKG_VERSION")))
         .build();
-    Ok(Agent::new_with_config(config))
+    Agent::new_with_config(config)
 }
 
 /// A proxy URL without any credentials in it, for messages.
