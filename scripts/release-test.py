@@ -217,6 +217,16 @@ def job_world(binary, ca):
             }, log
 
 
+def assert_ran_the_release(job, files, prefix, requests):
+    """The job downloaded this machine's asset alone, set up with the check, and cleaned up."""
+    main, after, restored, leftovers = job
+    assert main.returncode == 0, f"exit {main.returncode}: {main.stdout}{main.stderr}"
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert files.asked == [prefix + asset(machine_target())], f"downloads: {files.asked}"
+    assert "GET /packages.json" in requests, f"setup did not check: {requests}"
+    T.assert_clean(main, after, restored, leftovers)
+
+
 def test_gitlab_defaults(binary, static_binary):
     with release(static_binary) as (tree, version, files, prefix, base, ca):
         with job_world(binary, ca) as (env, log):
@@ -225,11 +235,7 @@ def test_gitlab_defaults(binary, static_binary):
                 {"composer.json": T.COMPOSER_JSON}, component_file=tree / "templates" / "magento-auth.yml",
             )
             requests = T.logged_requests(log)
-        assert main.returncode == 0, f"exit {main.returncode}: {main.stdout}{main.stderr}"
-        assert after.returncode == 0, after.stdout + after.stderr
-        assert files.asked == [prefix + asset(machine_target())], f"downloads: {files.asked}"
-        assert "GET /packages.json" in requests, f"setup did not check: {requests}"
-        T.assert_clean(main, after, restored, leftovers)
+        assert_ran_the_release((main, after, restored, leftovers), files, prefix, requests)
         # The same release with other bytes served: refused, nothing runs.
         files[prefix + asset(machine_target())] = Path(binary).read_bytes() + b"tampered"
         with job_world(binary, ca) as (env, log):
@@ -265,11 +271,7 @@ def test_bitbucket_defaults(binary, static_binary):
         with job_world(binary, ca) as (env, log):
             main, after, restored, leftovers = run_recipe(recipe, env)
             requests = T.logged_requests(log)
-        assert main.returncode == 0, f"exit {main.returncode}: {main.stdout}{main.stderr}"
-        assert after.returncode == 0, after.stdout + after.stderr
-        assert files.asked == [prefix + asset(machine_target())], f"downloads: {files.asked}"
-        assert "GET /packages.json" in requests, f"setup did not check: {requests}"
-        T.assert_clean(main, after, restored, leftovers)
+        assert_ran_the_release((main, after, restored, leftovers), files, prefix, requests)
         files[prefix + asset(machine_target())] = Path(binary).read_bytes() + b"tampered"
         with job_world(binary, ca) as (env, log):
             main, after, restored, leftovers = run_recipe(recipe, env)
