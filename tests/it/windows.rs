@@ -41,3 +41,31 @@ fn exec_writes_for_a_cmd_child_and_restores_after() {
     assert!(!world.state_file().exists());
     world.assert_no_secret_in_files();
 }
+
+/// Windows refuses to replace or delete a file another process holds open
+/// without delete sharing (Composer reading auth.json, a virus scanner, an
+/// indexer): setup and cleanup wait a moment for it instead of failing.
+#[test]
+fn a_file_held_open_for_a_moment_by_another_process_does_not_fail_setup_or_cleanup() {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_SHARE_READ: u32 = 1;
+    const FILE_SHARE_WRITE: u32 = 2;
+    let world = World::new();
+    let original = "{\n    \"github-oauth\": {\n        \"github.com\": \"t\"\n    }\n}\n";
+    write_mode(&world.home_auth(), original.as_bytes(), 0o644);
+    for command in [["setup", "--no-check"].as_slice(), &["cleanup"]] {
+        let held = fs::OpenOptions::new()
+            .read(true)
+            .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE)
+            .open(world.home_auth())
+            .unwrap();
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        world.run(command).ok();
+        reader.join().unwrap();
+    }
+    assert_eq!(fs::read_to_string(world.home_auth()).unwrap(), original);
+    world.assert_no_secret_in_files();
+}

@@ -5,6 +5,27 @@ use std::fs;
 
 use super::*;
 
+/// How long a replace or delete waits for another process to let go of the file.
+const SHARING_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Run `op` again while Windows says "access denied" because another process
+/// holds the file open without delete sharing: Composer reading auth.json, a
+/// virus scanner, a search indexer. They let go within milliseconds; a
+/// directory that is truly not writable fails after [`SHARING_PATIENCE`].
+fn patiently(mut op: impl FnMut() -> std::io::Result<()>) -> std::io::Result<()> {
+    let deadline = Instant::now() + SHARING_PATIENCE;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match op() {
+            Err(err) if err.kind() == ErrorKind::PermissionDenied && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl Dir {
     pub(crate) fn open(path: &Path, _what: &str, create: bool) -> Result<Option<Opened>> {
         let (existing, missing) = existing_and_missing(path)?;
@@ -84,7 +105,7 @@ impl Dir {
                 file.sync_data()?;
             }
             drop(file);
-            fs::rename(&temp, &path)
+            patiently(|| fs::rename(&temp, &path))
         })();
         if let Err(err) = result {
             let _ = fs::remove_file(&temp);
@@ -99,7 +120,7 @@ impl Dir {
     }
 
     pub(crate) fn rename(&self, from: &str, to: &str) -> Result<bool> {
-        match fs::rename(self.join(from), self.join(to)) {
+        match patiently(|| fs::rename(self.join(from), self.join(to))) {
             Ok(()) => Ok(true),
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(false),
             Err(err) => Err(write_failure(&self.path, &err)),
@@ -107,7 +128,7 @@ impl Dir {
     }
 
     pub(crate) fn remove(&self, name: &str, _durability: Durability) -> Result<()> {
-        match fs::remove_file(self.join(name)) {
+        match patiently(|| fs::remove_file(self.join(name))) {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
             Err(err) => Err(write_failure(&self.path, &err)),
