@@ -193,15 +193,16 @@ function readOnce(file) {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) return { reason: 'it is not a regular file' };
     if (UID !== null && stat.uid !== UID) return { reason: `it is owned by another user (uid ${stat.uid})` };
-    const chunks = [];
-    const buffer = Buffer.alloc(1024 * 1024);
+    if (stat.size > MAX_BINARY_BYTES) return { reason: `it is larger than ${MAX_BINARY_BYTES} bytes` };
+    // One buffer of the size fstat gave, and a byte more to notice a file
+    // that someone is still writing: that one is not trusted.
+    const bytes = Buffer.allocUnsafe(stat.size + 1);
     let total = 0;
-    for (let n = fs.readSync(fd, buffer); n > 0; n = fs.readSync(fd, buffer)) {
+    for (let n; (n = fs.readSync(fd, bytes, total, bytes.length - total, null)) > 0; ) {
       total += n;
-      if (total > MAX_BINARY_BYTES) return { reason: `it is larger than ${MAX_BINARY_BYTES} bytes` };
-      chunks.push(Buffer.from(buffer.subarray(0, n)));
+      if (total === bytes.length) return { reason: 'it grew while it was read' };
     }
-    return { bytes: Buffer.concat(chunks) };
+    return { bytes: bytes.subarray(0, total) };
   } finally {
     fs.closeSync(fd);
   }
@@ -315,6 +316,8 @@ function testReleaseBase(env) {
 /**
  * GET `url` into memory, following a few redirects; https only, unless
  * `loopbackHttp` (the test hook) lets plain http through to a loopback address.
+ * Resolves to `{ bytes, sha256 }`: the hash is taken as the chunks arrive, and
+ * they go straight into one buffer when the server gave the length.
  */
 function download(url, loopbackHttp, redirects = 0) {
   return new Promise((resolve, reject) => {
@@ -342,18 +345,28 @@ function download(url, loopbackHttp, redirects = 0) {
         reject(new LaunchError(`downloading ${url}: HTTP ${status}`));
         return;
       }
+      const hash = crypto.createHash('sha256');
+      const length = Number(response.headers['content-length']);
+      const sized = Number.isSafeInteger(length) && length >= 0 && length <= MAX_BINARY_BYTES;
+      const body = sized ? Buffer.allocUnsafe(length) : null;
       const chunks = [];
       let size = 0;
       response.on('data', (chunk) => {
-        size += chunk.length;
-        if (size > MAX_BINARY_BYTES) {
+        if (size + chunk.length > (sized ? length : MAX_BINARY_BYTES)) {
           request.destroy(new LaunchError(`downloading ${url}: larger than ${MAX_BINARY_BYTES} bytes`));
           return;
         }
-        chunks.push(chunk);
+        hash.update(chunk);
+        if (body) chunk.copy(body, size);
+        else chunks.push(chunk);
+        size += chunk.length;
       });
       response.on('error', reject);
-      response.on('end', () => resolve(Buffer.concat(chunks)));
+      // A body cut short does not end here (the parser knows the length and
+      // fails the response); were it to, its hash would not be the table's.
+      response.on('end', () => {
+        resolve({ bytes: body ? body.subarray(0, size) : Buffer.concat(chunks), sha256: hash.digest('hex') });
+      });
     });
     request.setTimeout(DOWNLOAD_TIMEOUT_MS, () => request.destroy(new LaunchError(`downloading ${url}: timed out`)));
     request.on('error', reject);
@@ -375,22 +388,21 @@ async function fromRelease(env, version, expected, target) {
     );
   }
   const url = `${base}/v${version}/${assetName(target)}`;
-  let bytes;
+  let got;
   try {
-    bytes = await download(url, testBase !== null);
+    got = await download(url, testBase !== null);
   } catch (error) {
     throw new LaunchError(
       `could not download ${url} (${error.message}), so there is no verified ${wanted}; ` +
         'run the job again, give the binary input, or set build-from-source: true (needs Rust on the runner)',
     );
   }
-  const actual = sha256(bytes);
-  if (actual !== expected) {
+  if (got.sha256 !== expected) {
     throw new LaunchError(
-      `checksum mismatch for ${url}: expected SHA-256 ${expected}, got ${actual}; refusing to run it`,
+      `checksum mismatch for ${url}: expected SHA-256 ${expected}, got ${got.sha256}; refusing to run it`,
     );
   }
-  return bytes;
+  return got.bytes;
 }
 
 function fromCargo(env, actionDir, why) {
