@@ -8,6 +8,8 @@ mod ci;
 mod cli;
 mod cmd;
 mod composer;
+mod digest;
+mod dir;
 mod exit;
 mod fault;
 mod harden;

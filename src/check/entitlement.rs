@@ -12,8 +12,8 @@ use super::hidden::Near;
 use super::http::Reply;
 use super::listing::{listed, listed_near};
 use crate::cli::settings;
-use crate::composer::auth::sha256_hex;
 use crate::composer::repo_url::{RepoUrl, UrlError};
+use crate::digest::sha256_hex;
 use crate::exit::{Outcome, Status};
 
 /// What is percent-encoded in the path of a provider file: `$`, as

@@ -82,7 +82,7 @@ fn local_id() -> String {
     let here = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .unwrap_or_default();
-    let hash = crate::composer::auth::sha256_hex(here.as_os_str().as_encoded_bytes());
+    let hash = crate::digest::sha256_hex(here.as_os_str().as_encoded_bytes());
     format!("local-{}", &hash[..12])
 }
 

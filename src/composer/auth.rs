@@ -3,8 +3,8 @@
 //! Key order is kept (serde_json's `preserve_order`), and files are written the
 //! way Composer writes them: four-space indent, slashes and Unicode unescaped.
 
+use crate::digest::sha256_hex;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::exit::Failure;
 use crate::keys::Keys;
@@ -143,6 +143,10 @@ fn keys_entry(keys: &Keys) -> Value {
     Value::Object(entry)
 }
 
+/// The largest auth.json setup reads or writes: far above any real one.
+/// The journal derives its other caps from it (journal/limits.rs).
+pub(crate) const MAX_AUTH_BYTES: u64 = 1 << 20;
+
 /// A fingerprint of an `http-basic` entry, so cleanup can tell whether the
 /// entry is still the one setup wrote without the state file holding the keys.
 pub(crate) fn entry_fingerprint(entry: &Value) -> String {
@@ -151,19 +155,6 @@ pub(crate) fn entry_fingerprint(entry: &Value) -> String {
             .expect("a JSON value always serializes")
             .as_bytes(),
     )
-}
-
-/// The SHA-256 of `bytes` in lowercase hex: the one hex helper.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    // By hand rather than through `{:x}`: the formatting machinery costs
-    // more than the hash on the small files hashed here, at every command.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for byte in Sha256::digest(bytes) {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 15)]));
-    }
-    out
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -184,18 +175,6 @@ mod properties;
 mod tests {
     use super::*;
 
-    #[test]
-    fn sha256_in_lowercase_hex_keeps_leading_zeros() {
-        assert_eq!(
-            sha256_hex(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        // Bytes below 0x10 (0x01, 0x03, 0x00) keep both digits.
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
     use crate::secret::Secret;
 
     fn keys() -> Keys {

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::auth::{AuthDoc, HTTP_BASIC, entry_fingerprint, sha256_hex};
+use super::auth::MAX_AUTH_BYTES;
+use super::auth::{AuthDoc, HTTP_BASIC, entry_fingerprint};
 use super::binary::Precedence;
-use crate::journal::{MAX_AUTH_BYTES, dir::read_path};
+use crate::digest::sha256_hex;
+use crate::dir::read_path;
 use crate::secret;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::dir::{Dir, read_path};
 use super::ledger::Ledger;
 use super::limits::MAX_RECORD_BYTES;
 use super::liveness::{self, Liveness};
 use super::site::{Job, file_name, parent_of};
 use super::state::{self, EnvEntry, State};
 use super::undo::release_entry;
+use crate::dir::{Dir, read_path};
 use crate::report::Reporter;
 
 /// Undo one setup of this job (exec's).

@@ -17,9 +17,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::dir::Found;
 use super::liveness::Anchor;
-use crate::composer::auth::sha256_hex;
+use crate::digest::sha256_hex;
+use crate::dir::Found;
 
 pub(crate) const VERSION: u32 = 2;
 

@@ -1,8 +1,7 @@
 //! The one size limit, and the caps derived from it: whatever setup
 //! accepts and records, cleanup can read back and undo.
 
-/// The largest auth.json setup reads or writes: far above any real one.
-pub(crate) const MAX_AUTH_BYTES: u64 = 1 << 20;
+pub(crate) use crate::composer::auth::MAX_AUTH_BYTES;
 /// The largest auth.json cleanup reads: Composer may have added to the file
 /// since setup.
 pub(crate) const MAX_CHANGED_AUTH_BYTES: u64 = 4 * MAX_AUTH_BYTES;

@@ -2,7 +2,7 @@
 //!
 //! Every rule about changing a user's auth.json lives here once:
 //! - only in trusted directories, through opened directory handles that never
-//!   follow a symlink ([`dir`]);
+//!   follow a symlink ([`crate::dir`]);
 //! - every wait for a lock bounded by the command's timeout;
 //! - one ledger per file shared by all jobs that set it up at once, so that
 //!   the latest setup still active for a host keeps its credentials and the
@@ -16,7 +16,6 @@
 //!
 //! The job's own record ([`state`]) says which files it holds a place in.
 
-pub(crate) mod dir;
 mod job;
 pub(crate) mod ledger;
 mod limits;
@@ -39,11 +38,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
-use crate::composer::auth::{AuthDoc, sha256_hex};
+use crate::composer::auth::AuthDoc;
+use crate::digest::sha256_hex;
+use crate::dir::{self, Durability, Found, Lock, Opened};
 use crate::exit::Failure;
 use crate::keys::Keys;
 use crate::report::Reporter;
-use dir::{Durability, Found, Lock, Opened};
 use ledger::{Holder, HostEntry, Ledger};
 use liveness::Lifetime;
 use site::{Job, Site, ledger_path, now, open_site_dir, parent_of};

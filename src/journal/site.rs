@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::dir::{Dir, Durability, Found, Lock, Opened};
 use super::ledger::Ledger;
 use super::limits::MAX_RECORD_BYTES;
 use super::state::State;
-use crate::composer::auth::{AuthDoc, sha256_hex};
+use crate::composer::auth::AuthDoc;
+use crate::digest::sha256_hex;
+use crate::dir::{Dir, Durability, Found, Lock, Opened};
 use crate::exit::Failure;
 
 /// Where a file's ledger and the copy of its previous bytes live.

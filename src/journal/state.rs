@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::dir::{Dir, Durability};
 use super::limits::MAX_RECORD_BYTES;
 use crate::ci::{self, Platform};
+use crate::dir::{Dir, Durability};
 use crate::exit::Failure;
 
 pub(crate) const VERSION: u32 = 2;
@@ -51,7 +51,7 @@ pub(crate) struct EnvEntry {
 impl State {
     fn checksum(&self) -> String {
         let entries = serde_json::to_vec(&(&self.files, &self.env)).expect("entries serialize");
-        crate::composer::auth::sha256_hex(&entries)
+        crate::digest::sha256_hex(&entries)
     }
 
     pub(crate) fn is_empty(&self) -> bool {

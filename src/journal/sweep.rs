@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::dir::Dir;
 use super::liveness::{self, Liveness};
 use super::site::{Place, Site, age, file_name, ledger_path, parent_of};
 use super::undo::{Undone, release};
+use crate::dir::Dir;
 use crate::report::Reporter;
 
 /// Undo the setups in `site` whose job has died; warn about those that

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::dir::{self, Dir, Durability, Found};
 use super::ledger::{Holder, Ledger};
 use super::limits::{MAX_CHANGED_AUTH_BYTES, MAX_RECORD_BYTES};
 use super::site::{Job, Site, file_name, open_site_dir, parent_of};
 use super::state::FileEntry;
-use crate::composer::auth::{AuthDoc, entry_fingerprint, sha256_hex};
+use crate::composer::auth::{AuthDoc, entry_fingerprint};
+use crate::digest::sha256_hex;
+use crate::dir::{self, Dir, Durability, Found};
 use crate::exit::Failure;
 use crate::report::Reporter;
 

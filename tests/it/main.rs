@@ -34,6 +34,7 @@ mod extremes;
 mod faults;
 mod help;
 mod keys;
+mod layout;
 #[cfg(unix)]
 mod ledger;
 mod not_entitled;

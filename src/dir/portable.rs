@@ -164,7 +164,7 @@ impl Dir {
     pub(super) fn lock(&self, wait: Duration, timeout: Duration) -> Result<Lock> {
         // Directories cannot be opened as files here: lock a file in the
         // temp directory named after the directory instead.
-        let name = crate::composer::auth::sha256_hex(self.path.to_string_lossy().as_bytes());
+        let name = crate::digest::sha256_hex(self.path.to_string_lossy().as_bytes());
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
