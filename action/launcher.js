@@ -352,8 +352,9 @@ function download(url, loopbackHttp, redirects = 0) {
       const chunks = [];
       let size = 0;
       response.on('data', (chunk) => {
-        if (size + chunk.length > (sized ? length : MAX_BINARY_BYTES)) {
-          request.destroy(new LaunchError(`downloading ${url}: larger than ${MAX_BINARY_BYTES} bytes`));
+        const limit = sized ? length : MAX_BINARY_BYTES;
+        if (size + chunk.length > limit) {
+          request.destroy(new LaunchError(`downloading ${url}: larger than ${limit} bytes`));
           return;
         }
         hash.update(chunk);

@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::auth::MAX_AUTH_BYTES;
-use super::auth::{AuthDoc, HTTP_BASIC, entry_fingerprint};
+use super::auth::{AuthDoc, HTTP_BASIC, MAX_AUTH_BYTES, entry_fingerprint};
 use super::binary::Precedence;
 use crate::digest::sha256_hex;
 use crate::dir::read_path;

@@ -26,7 +26,6 @@ mod sweep;
 mod undo;
 
 pub(crate) use job::{Ended, Pending, end_job, pending, record_export, undo};
-pub(crate) use limits::MAX_AUTH_BYTES;
 pub(crate) use site::Place;
 pub(crate) use sweep::sweep_home;
 
@@ -45,6 +44,7 @@ use crate::exit::Failure;
 use crate::keys::Keys;
 use crate::report::Reporter;
 use ledger::{Holder, HostEntry, Ledger};
+use limits::MAX_AUTH_BYTES;
 use liveness::Lifetime;
 use site::{Job, Site, ledger_path, now, open_site_dir, parent_of};
 use state::{FileEntry, State};
